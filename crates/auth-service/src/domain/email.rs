@@ -14,6 +14,11 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     if email.chars().any(|c| c.is_control() || c.is_whitespace() || is_invisible(c)) {
         return Err("email contains whitespace, control or invisible characters");
     }
+    // Without Unicode normalisation, a decomposed "é" and a composed one would be two accounts
+    // that look the same: combining marks are refused.
+    if email.chars().any(is_combining) {
+        return Err("email contains combining marks; use the composed form of accented letters");
+    }
     let Some((local, domain)) = email.rsplit_once('@') else {
         return Err("email must contain @");
     };
@@ -64,6 +69,11 @@ pub fn check_password_policy(password: &str, normalized_email: &str) -> Result<(
     Ok(())
 }
 
+/// Combining diacritical marks (the common blocks).
+fn is_combining(c: char) -> bool {
+    matches!(c, '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}' | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
 /// Zero-width, bidi-control and other format characters that make two strings look alike.
 fn is_invisible(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}')
@@ -80,7 +90,7 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_odd_unicode() {
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@exa mple.com", "al\u{202E}ice@example.com", "alice\u{200B}@example.com", "alice@example..com", "al\0ice@example.com"] {
+        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@exa mple.com", "al\u{202E}ice@example.com", "alice\u{200B}@example.com", "alice@example..com", "al\0ice@example.com", "e\u{301}@example.com"] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be rejected");
         }
     }

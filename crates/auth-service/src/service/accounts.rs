@@ -31,7 +31,7 @@ impl AuthService {
         }
         self.metrics.registration("created");
         self.audit("user_registered", Some(user.id), Some(session.id), client, json!({ "email": user.email })).await;
-        self.token_response(&user, session.id, refresh_token, now)
+        self.token_response(&user, session.id, refresh_token, now).await
     }
 
     /// Creates a user without signing in (the admin bootstrap command).
@@ -120,7 +120,7 @@ impl AuthService {
         let (refresh_token, refresh) = self.new_refresh(session.id, now);
         self.store.create_session(&session, &refresh).await?;
         self.audit("login_succeeded", Some(user.id), Some(session.id), client, json!({})).await;
-        self.token_response(&user, session.id, refresh_token, now)
+        self.token_response(&user, session.id, refresh_token, now).await
     }
 }
 

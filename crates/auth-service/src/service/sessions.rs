@@ -64,7 +64,7 @@ impl AuthService {
         let (new_token, new_rec) = self.new_refresh(session.id, now);
         let rotated_at = match rec.rotated_at {
             None => match self.store.rotate_refresh_token(&hash, &new_rec, now, client.ip.as_deref(), client.user_agent.as_deref()).await? {
-                RotateOutcome::Rotated => return self.token_response(&user, session.id, new_token, now),
+                RotateOutcome::Rotated => return self.token_response(&user, session.id, new_token, now).await,
                 // A concurrent exchange won the race: treat like a reuse at `now`.
                 RotateOutcome::AlreadyRotated => now,
             },
@@ -72,7 +72,7 @@ impl AuthService {
         };
         if now - rotated_at <= Self::ttl_ms(self.config.refresh_grace) {
             self.store.add_refresh_token(&new_rec, now).await?;
-            return self.token_response(&user, session.id, new_token, now);
+            return self.token_response(&user, session.id, new_token, now).await;
         }
         if self.store.revoke_session(session.id, now, "refresh_token_reused").await? {
             self.notify_revocation().await;

@@ -1,6 +1,7 @@
 //! Issuing token pairs, verifying access tokens, and RFC 7662 introspection.
 
 use super::{AuthService, TokenResponse, UserView};
+use crate::domain::keys::KeyError;
 use crate::domain::{jwt, refresh};
 use crate::error::ApiError;
 use crate::store::{NewRefreshToken, RefreshTokenRecord, Role, UserRecord};
@@ -34,8 +35,16 @@ pub struct Introspection {
 
 impl AuthService {
     /// A signed access token for a user's session.
-    pub(crate) fn access_token(&self, user: &UserRecord, session_id: Uuid, now_ms: i64) -> Result<String, ApiError> {
-        let (kid, key) = self.keys.signer(now_ms)?;
+    pub(crate) async fn access_token(&self, user: &UserRecord, session_id: Uuid, now_ms: i64) -> Result<String, ApiError> {
+        let (kid, key) = match self.keys.signer(now_ms) {
+            Ok(k) => k,
+            // The periodic rotation has not run yet (e.g. after the host slept): rotate now.
+            Err(KeyError::NoActiveKey) => {
+                self.keys.rotate(now_ms).await?;
+                self.keys.signer(now_ms)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         let iat = now_ms / 1000;
         let claims = jwt::Claims {
             iss: self.issuer.clone(),
@@ -57,10 +66,10 @@ impl AuthService {
         (token, rec)
     }
 
-    pub(crate) fn token_response(&self, user: &UserRecord, session_id: Uuid, refresh_token: String, now_ms: i64) -> Result<TokenResponse, ApiError> {
+    pub(crate) async fn token_response(&self, user: &UserRecord, session_id: Uuid, refresh_token: String, now_ms: i64) -> Result<TokenResponse, ApiError> {
         Ok(TokenResponse {
             user: UserView::from(user),
-            access_token: self.access_token(user, session_id, now_ms)?,
+            access_token: self.access_token(user, session_id, now_ms).await?,
             refresh_token,
             token_type: "Bearer",
             expires_in: self.config.access_token_ttl.as_secs(),

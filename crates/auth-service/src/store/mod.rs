@@ -226,6 +226,9 @@ pub trait AuthStore: Send + Sync + 'static {
     /// Cheap round trip (`SELECT 1`).
     async fn ping(&self) -> StoreResult<()>;
 
+    /// Closes the pool: later calls fail (shutdown, and tests of an unreachable database).
+    async fn close(&self);
+
     // --- users ---
 
     /// Inserts a user. `StoreError::Conflict("email_taken")` if the email exists.

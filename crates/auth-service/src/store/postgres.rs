@@ -47,10 +47,13 @@ impl SqlDialect for PostgresStore {
     type Db = Postgres;
 
     const BACKEND: &'static str = "postgres";
-    const INSERT_AUDIT: &'static str = "INSERT INTO audit_log (at, event, user_id, session_id, ip, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb)";
-    const SELECT_AUDIT: &'static str = "SELECT id, at, event, user_id, session_id, ip, detail::text AS detail \
-         FROM audit_log WHERE ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
+    // JSONB goes in as text cast to `jsonb` and comes out cast back to text, so
+    // sqlx's `json` feature is not needed.
+    const INSERT_AUDIT: &'static str = "INSERT INTO audit_log \
+        (at, event, user_id, session_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6::jsonb)";
+    const SELECT_AUDIT: &'static str = "SELECT id, at, event, user_id, session_id, ip, \
+        detail::text AS detail FROM audit_log WHERE ($2::bigint IS NULL OR id < $2) \
+        ORDER BY id DESC LIMIT $1";
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)

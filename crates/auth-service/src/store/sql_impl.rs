@@ -65,12 +65,10 @@ macro_rules! impl_auth_store {
 
             /// Statements used by more than one `AuthStore` method.
             impl $store {
-                async fn insert_user(
-                    conn: &mut Conn,
-                    user: &UserRecord,
-                ) -> StoreResult<()> {
+                async fn insert_user(conn: &mut Conn, user: &UserRecord) -> StoreResult<()> {
                     sqlx::query(
-                        "INSERT INTO users (id, email, name, password_hash, role, created_at, updated_at) \
+                        "INSERT INTO users \
+                         (id, email, name, password_hash, role, created_at, updated_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(rows::uuid_text(user.id))
@@ -86,12 +84,10 @@ macro_rules! impl_auth_store {
                     Ok(())
                 }
 
-                async fn insert_session(
-                    conn: &mut Conn,
-                    session: &NewSession,
-                ) -> StoreResult<()> {
+                async fn insert_session(conn: &mut Conn, session: &NewSession) -> StoreResult<()> {
                     sqlx::query(
-                        "INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
+                        "INSERT INTO sessions \
+                         (id, user_id, created_at, last_used_at, expires_at, user_agent, ip) \
                          VALUES ($1, $2, $3, $3, $4, $5, $6)",
                     )
                     .bind(rows::uuid_text(session.id))
@@ -182,12 +178,13 @@ macro_rules! impl_auth_store {
                     Ok(())
                 }
 
+                async fn close(&self) {
+                    self.pool.close().await;
+                }
+
                 // --- users ---
 
-                async fn create_user(
-                    &self,
-                    user: &UserRecord,
-                ) -> StoreResult<()> {
+                async fn create_user(&self, user: &UserRecord) -> StoreResult<()> {
                     let mut conn = self.pool.acquire().await?;
                     Self::insert_user(&mut conn, user).await
                 }
@@ -206,10 +203,7 @@ macro_rules! impl_auth_store {
                     Ok(())
                 }
 
-                async fn user_by_email(
-                    &self,
-                    email: &str,
-                ) -> StoreResult<Option<UserRecord>> {
+                async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
                     sqlx::query_as::<_, rows::UserRow>(
                         "SELECT id, email, name, password_hash, role, created_at, updated_at \
                          FROM users WHERE email = $1",
@@ -221,10 +215,7 @@ macro_rules! impl_auth_store {
                     .transpose()
                 }
 
-                async fn user_by_id(
-                    &self,
-                    id: Uuid,
-                ) -> StoreResult<Option<UserRecord>> {
+                async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
                     sqlx::query_as::<_, rows::UserRow>(
                         "SELECT id, email, name, password_hash, role, created_at, updated_at \
                          FROM users WHERE id = $1",
@@ -241,7 +232,7 @@ macro_rules! impl_auth_store {
                     limit: i64,
                     offset: i64,
                 ) -> StoreResult<Vec<UserRecord>> {
-                    let rows = sqlx::query_as::<_, rows::UserRow>(
+                    let found = sqlx::query_as::<_, rows::UserRow>(
                         "SELECT id, email, name, password_hash, role, created_at, updated_at \
                          FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2",
                     )
@@ -249,22 +240,18 @@ macro_rules! impl_auth_store {
                     .bind(rows::non_negative(offset))
                     .fetch_all(&self.pool)
                     .await?;
-                    rows::decode_all(rows)
+                    rows::decode_all(found)
                 }
 
-                async fn set_role(
-                    &self,
-                    id: Uuid,
-                    role: Role,
-                    now: i64,
-                ) -> StoreResult<bool> {
-                    let updated = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-                        .bind(role.as_str())
-                        .bind(now)
-                        .bind(rows::uuid_text(id))
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
+                async fn set_role(&self, id: Uuid, role: Role, now: i64) -> StoreResult<bool> {
+                    let updated =
+                        sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+                            .bind(role.as_str())
+                            .bind(now)
+                            .bind(rows::uuid_text(id))
+                            .execute(&self.pool)
+                            .await?
+                            .rows_affected();
                     Ok(updated > 0)
                 }
 
@@ -282,10 +269,7 @@ macro_rules! impl_auth_store {
                     Ok(())
                 }
 
-                async fn session(
-                    &self,
-                    id: Uuid,
-                ) -> StoreResult<Option<SessionRecord>> {
+                async fn session(&self, id: Uuid) -> StoreResult<Option<SessionRecord>> {
                     sqlx::query_as::<_, rows::SessionRow>(
                         "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip, \
                          revoked_at, revoke_reason FROM sessions WHERE id = $1",
@@ -302,7 +286,7 @@ macro_rules! impl_auth_store {
                     user_id: Uuid,
                     now: i64,
                 ) -> StoreResult<Vec<SessionRecord>> {
-                    let rows = sqlx::query_as::<_, rows::SessionRow>(
+                    let found = sqlx::query_as::<_, rows::SessionRow>(
                         "SELECT id, user_id, created_at, last_used_at, expires_at, user_agent, ip, \
                          revoked_at, revoke_reason FROM sessions \
                          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 \
@@ -312,7 +296,7 @@ macro_rules! impl_auth_store {
                     .bind(now)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows::decode_all(rows)
+                    rows::decode_all(found)
                 }
 
                 async fn refresh_token(
@@ -345,7 +329,8 @@ macro_rules! impl_auth_store {
                 ) -> StoreResult<RotateOutcome> {
                     let mut tx = <$store as SqlDialect>::begin_write(self).await?;
                     let marked = sqlx::query(
-                        "UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at IS NULL",
+                        "UPDATE refresh_tokens SET rotated_at = $1 \
+                         WHERE hash = $2 AND rotated_at IS NULL",
                     )
                     .bind(now)
                     .bind(&old[..])
@@ -357,7 +342,15 @@ macro_rules! impl_auth_store {
                         return Ok(RotateOutcome::AlreadyRotated);
                     }
                     Self::insert_refresh_token(&mut tx, new).await?;
-                    Self::slide_session(&mut tx, new.session_id, now, new.expires_at, ip, user_agent).await?;
+                    Self::slide_session(
+                        &mut tx,
+                        new.session_id,
+                        now,
+                        new.expires_at,
+                        ip,
+                        user_agent,
+                    )
+                    .await?;
                     tx.commit().await?;
                     Ok(RotateOutcome::Rotated)
                 }
@@ -369,7 +362,8 @@ macro_rules! impl_auth_store {
                 ) -> StoreResult<()> {
                     let mut tx = <$store as SqlDialect>::begin_write(self).await?;
                     Self::insert_refresh_token(&mut tx, new).await?;
-                    Self::slide_session(&mut tx, new.session_id, now, new.expires_at, None, None).await?;
+                    Self::slide_session(&mut tx, new.session_id, now, new.expires_at, None, None)
+                        .await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -475,7 +469,7 @@ macro_rules! impl_auth_store {
                     after: i64,
                     limit: i64,
                 ) -> StoreResult<Vec<RevocationRecord>> {
-                    let rows = sqlx::query_as::<_, rows::RevocationRow>(
+                    let found = sqlx::query_as::<_, rows::RevocationRow>(
                         "SELECT cursor, kind, user_id, session_id, revoked_at, reason \
                          FROM revocations WHERE cursor > $1 ORDER BY cursor LIMIT $2",
                     )
@@ -483,22 +477,20 @@ macro_rules! impl_auth_store {
                     .bind(rows::non_negative(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                    rows::decode_all(rows)
+                    rows::decode_all(found)
                 }
 
                 async fn latest_revocation_cursor(&self) -> StoreResult<i64> {
-                    let cursor: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(cursor), 0) FROM revocations")
-                        .fetch_one(&self.pool)
-                        .await?;
+                    let cursor: i64 =
+                        sqlx::query_scalar("SELECT COALESCE(MAX(cursor), 0) FROM revocations")
+                            .fetch_one(&self.pool)
+                            .await?;
                     Ok(cursor)
                 }
 
                 // --- throttling ---
 
-                async fn throttle(
-                    &self,
-                    key: &str,
-                ) -> StoreResult<Option<ThrottleRecord>> {
+                async fn throttle(&self, key: &str) -> StoreResult<Option<ThrottleRecord>> {
                     let row = sqlx::query_as::<_, rows::ThrottleRow>(
                         "SELECT key, failures, last_failure_at FROM throttle WHERE key = $1",
                     )
@@ -536,13 +528,11 @@ macro_rules! impl_auth_store {
 
                 // --- signing keys ---
 
-                async fn insert_signing_key(
-                    &self,
-                    key: &SigningKeyRecord,
-                ) -> StoreResult<()> {
+                async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
                     sqlx::query(
-                        "INSERT INTO signing_keys (kid, public_key, private_key_encrypted, created_at, \
-                         activates_at, retires_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        "INSERT INTO signing_keys (kid, public_key, private_key_encrypted, \
+                         created_at, activates_at, retires_at, expires_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(&key.kid)
                     .bind(&key.public_key[..])
@@ -557,13 +547,13 @@ macro_rules! impl_auth_store {
                 }
 
                 async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-                    let rows = sqlx::query_as::<_, rows::SigningKeyRow>(
+                    let found = sqlx::query_as::<_, rows::SigningKeyRow>(
                         "SELECT kid, public_key, private_key_encrypted, created_at, activates_at, \
                          retires_at, expires_at FROM signing_keys ORDER BY activates_at, kid",
                     )
                     .fetch_all(&self.pool)
                     .await?;
-                    Ok(rows.into_iter().map(Into::into).collect())
+                    Ok(found.into_iter().map(Into::into).collect())
                 }
 
                 async fn delete_expired_signing_keys(&self, now: i64) -> StoreResult<u64> {
@@ -577,10 +567,7 @@ macro_rules! impl_auth_store {
 
                 // --- audit ---
 
-                async fn append_audit(
-                    &self,
-                    event: &NewAuditEvent,
-                ) -> StoreResult<()> {
+                async fn append_audit(&self, event: &NewAuditEvent) -> StoreResult<()> {
                     sqlx::query(<$store as SqlDialect>::INSERT_AUDIT)
                         .bind(event.at)
                         .bind(&event.event)
@@ -598,14 +585,14 @@ macro_rules! impl_auth_store {
                     limit: i64,
                     before: Option<i64>,
                 ) -> StoreResult<Vec<AuditRecord>> {
-                    let rows = sqlx::query_as::<_, rows::AuditRow>(
+                    let found = sqlx::query_as::<_, rows::AuditRow>(
                         <$store as SqlDialect>::SELECT_AUDIT,
                     )
                     .bind(rows::non_negative(limit))
                     .bind(before)
                     .fetch_all(&self.pool)
                     .await?;
-                    rows::decode_all(rows)
+                    rows::decode_all(found)
                 }
             }
         };

@@ -75,10 +75,10 @@ impl SqlDialect for SqliteStore {
     type Db = Sqlite;
 
     const BACKEND: &'static str = "sqlite";
-    const INSERT_AUDIT: &'static str = "INSERT INTO audit_log (at, event, user_id, session_id, ip, detail) \
-         VALUES ($1, $2, $3, $4, $5, $6)";
+    const INSERT_AUDIT: &'static str = "INSERT INTO audit_log \
+        (at, event, user_id, session_id, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)";
     const SELECT_AUDIT: &'static str = "SELECT id, at, event, user_id, session_id, ip, detail \
-         FROM audit_log WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
+        FROM audit_log WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)

@@ -78,7 +78,7 @@ pub struct TestDatabase {
 enum Cleanup {
     SqliteFile(PathBuf),
     PostgresDatabase {
-        server: PgConnectOptions,
+        server: Box<PgConnectOptions>,
         name: String,
     },
 }
@@ -137,7 +137,10 @@ impl TestDatabase {
         let url = server.clone().database(&name).to_url_lossy().to_string();
         Ok(Self {
             url,
-            cleanup: Some(Cleanup::PostgresDatabase { server, name }),
+            cleanup: Some(Cleanup::PostgresDatabase {
+                server: Box::new(server),
+                name,
+            }),
         })
     }
 
