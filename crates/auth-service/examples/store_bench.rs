@@ -55,7 +55,12 @@ fn session_for(user_id: Uuid) -> (NewSession, NewRefreshToken) {
         user_agent: Some("bench".to_owned()),
         ip: Some("127.0.0.1".to_owned()),
     };
-    let token = NewRefreshToken { hash: hash(), session_id: id, created_at: NOW, expires_at: NOW + DAY };
+    let token = NewRefreshToken {
+        hash: hash(),
+        session_id: id,
+        created_at: NOW,
+        expires_at: NOW + DAY,
+    };
     (session, token)
 }
 
@@ -105,18 +110,32 @@ async fn bench(backend: TestBackend) -> Result<(), BenchError> {
 
     sequential(name, "user_by_email", |i| {
         let (store, email) = (store.clone(), users[i].email.clone());
-        async move { store.user_by_email(&email).await?.ok_or("missing user").map(drop).map_err(Into::into) }
+        async move {
+            store
+                .user_by_email(&email)
+                .await?
+                .ok_or("missing user")
+                .map(drop)
+                .map_err(Into::into)
+        }
     })
     .await?;
 
     // Rotate every session's token once.
     sequential(name, "rotate_refresh_token", |i| {
         let (session_id, old) = sessions[i];
-        let new = NewRefreshToken { hash: hash(), session_id, created_at: NOW + 1, expires_at: NOW + 2 * DAY };
+        let new = NewRefreshToken {
+            hash: hash(),
+            session_id,
+            created_at: NOW + 1,
+            expires_at: NOW + 2 * DAY,
+        };
         sessions[i].1 = new.hash;
         let store = store.clone();
         async move {
-            store.rotate_refresh_token(&old, &new, NOW + 1, Some("127.0.0.2"), None).await?;
+            store
+                .rotate_refresh_token(&old, &new, NOW + 1, Some("127.0.0.2"), None)
+                .await?;
             Ok(())
         }
     })
@@ -124,7 +143,12 @@ async fn bench(backend: TestBackend) -> Result<(), BenchError> {
 
     sequential(name, "throttle_failure (one hot key)", |i| {
         let store = store.clone();
-        async move { Ok(store.throttle_failure("ip:127.0.0.1", NOW + i as i64).await.map(drop)?) }
+        async move {
+            Ok(store
+                .throttle_failure("ip:127.0.0.1", NOW + i as i64)
+                .await
+                .map(drop)?)
+        }
     })
     .await?;
 
@@ -144,7 +168,12 @@ async fn bench(backend: TestBackend) -> Result<(), BenchError> {
 
     sequential(name, "revoke_session (+ feed row)", |i| {
         let (store, id) = (store.clone(), sessions[i].0);
-        async move { Ok(store.revoke_session(id, NOW + 2, "logout").await.map(drop)?) }
+        async move {
+            Ok(store
+                .revoke_session(id, NOW + 2, "logout")
+                .await
+                .map(drop)?)
+        }
     })
     .await?;
 
@@ -157,7 +186,9 @@ async fn bench(backend: TestBackend) -> Result<(), BenchError> {
                 let mut latencies = Vec::with_capacity(OPS / CALLERS);
                 for i in 0..OPS / CALLERS {
                     let t = Instant::now();
-                    store.throttle_failure(&format!("acct:{caller}"), NOW + i as i64).await?;
+                    store
+                        .throttle_failure(&format!("acct:{caller}"), NOW + i as i64)
+                        .await?;
                     latencies.push(t.elapsed());
                 }
                 Ok::<_, BenchError>(latencies)
@@ -168,7 +199,12 @@ async fn bench(backend: TestBackend) -> Result<(), BenchError> {
     for task in tasks {
         latencies.extend(task.await??);
     }
-    report(name, &format!("throttle_failure ({CALLERS} concurrent)"), latencies, start.elapsed());
+    report(
+        name,
+        &format!("throttle_failure ({CALLERS} concurrent)"),
+        latencies,
+        start.elapsed(),
+    );
     Ok(())
 }
 

@@ -29,7 +29,10 @@ impl ManualClock {
     }
 
     pub fn advance(&self, d: std::time::Duration) {
-        self.0.fetch_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
+        self.0.fetch_add(
+            i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Ordering::SeqCst,
+        );
     }
 }
 
@@ -50,5 +53,7 @@ pub type SharedClock = Arc<dyn Clock>;
 
 /// Formats epoch milliseconds as RFC 3339 (UTC).
 pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -42,7 +42,11 @@ pub struct Argon2Params {
 
 impl Argon2Params {
     /// OWASP's minimum recommendation for Argon2id.
-    pub const OWASP_MIN: Argon2Params = Argon2Params { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+    pub const OWASP_MIN: Argon2Params = Argon2Params {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
 }
 
 /// Login throttling policy.
@@ -64,7 +68,14 @@ pub struct ThrottleConfig {
 
 impl Default for ThrottleConfig {
     fn default() -> Self {
-        ThrottleConfig { free_failures: 3, lock_after: 8, ip_multiplier: 5, base_lock_secs: 30, max_lock_secs: 900, window_secs: 900 }
+        ThrottleConfig {
+            free_failures: 3,
+            lock_after: 8,
+            ip_multiplier: 5,
+            base_lock_secs: 30,
+            max_lock_secs: 900,
+            window_secs: 900,
+        }
     }
 }
 
@@ -103,9 +114,15 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    ParseFile { path: PathBuf, source: toml::de::Error },
+    ParseFile {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("unknown environment variable {0} (see README: Configuration)")]
     UnknownVariable(String),
     #[error("invalid value for {key}: {reason}")]
@@ -177,7 +194,10 @@ impl Config {
             data_dir,
             database_max_connections: 8,
             master_key: None,
-            service_clients: vec![ServiceClient { id: "apex-backend".into(), secret: DEV_SERVICE_SECRET.into() }],
+            service_clients: vec![ServiceClient {
+                id: "apex-backend".into(),
+                secret: DEV_SERVICE_SECRET.into(),
+            }],
             access_token_ttl: Duration::from_secs(600),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             refresh_grace: Duration::from_secs(10),
@@ -208,61 +228,154 @@ impl Config {
             Some(path) => read_file(Path::new(path))?,
             None => FileConfig::default(),
         };
-        let data_dir = vars.get("APEX_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| PathBuf::from("apex-data"));
+        let data_dir = vars
+            .get("APEX_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("apex-data"));
         let mut c = Config::local(data_dir);
         // file layer
-        if let Some(v) = file.environment { c.environment = v }
-        if let Some(v) = file.bind { c.bind = v }
-        if file.public_url.is_some() { c.public_url = file.public_url }
-        if let Some(v) = file.database_url { c.database_url = v }
-        if let Some(v) = file.database_max_connections { c.database_max_connections = v }
-        if file.master_key.is_some() { c.master_key = file.master_key }
-        if let Some(v) = file.service_clients { c.service_clients = v }
-        if let Some(v) = file.access_token_ttl_secs { c.access_token_ttl = Duration::from_secs(v) }
-        if let Some(v) = file.refresh_token_ttl_secs { c.refresh_token_ttl = Duration::from_secs(v) }
-        if let Some(v) = file.refresh_grace_secs { c.refresh_grace = Duration::from_secs(v) }
-        if let Some(v) = file.key_rotation_secs { c.key_rotation_interval = Duration::from_secs(v) }
-        if let Some(v) = file.key_publish_ahead_secs { c.key_publish_ahead = Duration::from_secs(v) }
-        if let Some(v) = file.argon2 { c.argon2 = v }
-        if let Some(v) = file.hash_concurrency { c.hash_concurrency = v }
-        if let Some(v) = file.hash_queue { c.hash_queue = v }
-        if let Some(v) = file.throttle { c.throttle = v }
-        if let Some(v) = file.trust_forwarded_for { c.trust_forwarded_for = v }
-        if let Some(v) = file.log_json { c.log_json = v }
+        if let Some(v) = file.environment {
+            c.environment = v
+        }
+        if let Some(v) = file.bind {
+            c.bind = v
+        }
+        if file.public_url.is_some() {
+            c.public_url = file.public_url
+        }
+        if let Some(v) = file.database_url {
+            c.database_url = v
+        }
+        if let Some(v) = file.database_max_connections {
+            c.database_max_connections = v
+        }
+        if file.master_key.is_some() {
+            c.master_key = file.master_key
+        }
+        if let Some(v) = file.service_clients {
+            c.service_clients = v
+        }
+        if let Some(v) = file.access_token_ttl_secs {
+            c.access_token_ttl = Duration::from_secs(v)
+        }
+        if let Some(v) = file.refresh_token_ttl_secs {
+            c.refresh_token_ttl = Duration::from_secs(v)
+        }
+        if let Some(v) = file.refresh_grace_secs {
+            c.refresh_grace = Duration::from_secs(v)
+        }
+        if let Some(v) = file.key_rotation_secs {
+            c.key_rotation_interval = Duration::from_secs(v)
+        }
+        if let Some(v) = file.key_publish_ahead_secs {
+            c.key_publish_ahead = Duration::from_secs(v)
+        }
+        if let Some(v) = file.argon2 {
+            c.argon2 = v
+        }
+        if let Some(v) = file.hash_concurrency {
+            c.hash_concurrency = v
+        }
+        if let Some(v) = file.hash_queue {
+            c.hash_queue = v
+        }
+        if let Some(v) = file.throttle {
+            c.throttle = v
+        }
+        if let Some(v) = file.trust_forwarded_for {
+            c.trust_forwarded_for = v
+        }
+        if let Some(v) = file.log_json {
+            c.log_json = v
+        }
         // environment layer
         let get = |k: &str| vars.get(k).map(String::as_str);
         if let Some(v) = get("APEX_ENV") {
             c.environment = match v {
                 "local" | "development" => Environment::Local,
                 "production" => Environment::Production,
-                other => return Err(invalid("APEX_ENV", format!("expected local or production, got {other:?}"))),
+                other => {
+                    return Err(invalid(
+                        "APEX_ENV",
+                        format!("expected local or production, got {other:?}"),
+                    ));
+                }
             };
         }
-        if let Some(v) = get("APEX_AUTH_BIND") { c.bind = parse("APEX_AUTH_BIND", v)? }
-        if let Some(v) = get("APEX_AUTH_PUBLIC_URL") { c.public_url = Some(v.trim_end_matches('/').to_owned()) }
-        if let Some(v) = get("APEX_AUTH_DATABASE_URL").or_else(|| get("DATABASE_URL")) { c.database_url = v.to_owned() }
-        if let Some(v) = get("APEX_AUTH_DATABASE_MAX_CONNECTIONS") { c.database_max_connections = parse("APEX_AUTH_DATABASE_MAX_CONNECTIONS", v)? }
-        if let Some(v) = get("APEX_AUTH_MASTER_KEY") { c.master_key = Some(v.into()) }
-        match (get("APEX_AUTH_SERVICE_CLIENT_ID"), get("APEX_AUTH_SERVICE_CLIENT_SECRET")) {
-            (id, Some(secret)) => c.service_clients = vec![ServiceClient { id: id.unwrap_or("apex-backend").to_owned(), secret: secret.into() }],
+        if let Some(v) = get("APEX_AUTH_BIND") {
+            c.bind = parse("APEX_AUTH_BIND", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_PUBLIC_URL") {
+            c.public_url = Some(v.trim_end_matches('/').to_owned())
+        }
+        if let Some(v) = get("APEX_AUTH_DATABASE_URL").or_else(|| get("DATABASE_URL")) {
+            c.database_url = v.to_owned()
+        }
+        if let Some(v) = get("APEX_AUTH_DATABASE_MAX_CONNECTIONS") {
+            c.database_max_connections = parse("APEX_AUTH_DATABASE_MAX_CONNECTIONS", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_MASTER_KEY") {
+            c.master_key = Some(v.into())
+        }
+        match (
+            get("APEX_AUTH_SERVICE_CLIENT_ID"),
+            get("APEX_AUTH_SERVICE_CLIENT_SECRET"),
+        ) {
+            (id, Some(secret)) => {
+                c.service_clients = vec![ServiceClient {
+                    id: id.unwrap_or("apex-backend").to_owned(),
+                    secret: secret.into(),
+                }]
+            }
             (Some(id), None) => {
-                for client in &mut c.service_clients { client.id = id.to_owned() }
+                for client in &mut c.service_clients {
+                    client.id = id.to_owned()
+                }
             }
             (None, None) => {}
         }
-        let secs = |k: &'static str| -> Result<Option<Duration>, ConfigError> { get(k).map(|v| parse::<u64>(k, v).map(Duration::from_secs)).transpose() };
-        if let Some(v) = secs("APEX_AUTH_ACCESS_TOKEN_TTL_SECS")? { c.access_token_ttl = v }
-        if let Some(v) = secs("APEX_AUTH_REFRESH_TOKEN_TTL_SECS")? { c.refresh_token_ttl = v }
-        if let Some(v) = secs("APEX_AUTH_REFRESH_GRACE_SECS")? { c.refresh_grace = v }
-        if let Some(v) = secs("APEX_AUTH_KEY_ROTATION_SECS")? { c.key_rotation_interval = v }
-        if let Some(v) = secs("APEX_AUTH_KEY_PUBLISH_AHEAD_SECS")? { c.key_publish_ahead = v }
-        if let Some(v) = get("APEX_AUTH_ARGON2_MEMORY_KIB") { c.argon2.memory_kib = parse("APEX_AUTH_ARGON2_MEMORY_KIB", v)? }
-        if let Some(v) = get("APEX_AUTH_ARGON2_ITERATIONS") { c.argon2.iterations = parse("APEX_AUTH_ARGON2_ITERATIONS", v)? }
-        if let Some(v) = get("APEX_AUTH_ARGON2_PARALLELISM") { c.argon2.parallelism = parse("APEX_AUTH_ARGON2_PARALLELISM", v)? }
-        if let Some(v) = get("APEX_AUTH_HASH_CONCURRENCY") { c.hash_concurrency = parse("APEX_AUTH_HASH_CONCURRENCY", v)? }
-        if let Some(v) = get("APEX_AUTH_HASH_QUEUE") { c.hash_queue = parse("APEX_AUTH_HASH_QUEUE", v)? }
-        if let Some(v) = get("APEX_AUTH_TRUST_FORWARDED_FOR") { c.trust_forwarded_for = parse_bool("APEX_AUTH_TRUST_FORWARDED_FOR", v)? }
-        if let Some(v) = get("APEX_AUTH_LOG_JSON") { c.log_json = parse_bool("APEX_AUTH_LOG_JSON", v)? }
+        let secs = |k: &'static str| -> Result<Option<Duration>, ConfigError> {
+            get(k)
+                .map(|v| parse::<u64>(k, v).map(Duration::from_secs))
+                .transpose()
+        };
+        if let Some(v) = secs("APEX_AUTH_ACCESS_TOKEN_TTL_SECS")? {
+            c.access_token_ttl = v
+        }
+        if let Some(v) = secs("APEX_AUTH_REFRESH_TOKEN_TTL_SECS")? {
+            c.refresh_token_ttl = v
+        }
+        if let Some(v) = secs("APEX_AUTH_REFRESH_GRACE_SECS")? {
+            c.refresh_grace = v
+        }
+        if let Some(v) = secs("APEX_AUTH_KEY_ROTATION_SECS")? {
+            c.key_rotation_interval = v
+        }
+        if let Some(v) = secs("APEX_AUTH_KEY_PUBLISH_AHEAD_SECS")? {
+            c.key_publish_ahead = v
+        }
+        if let Some(v) = get("APEX_AUTH_ARGON2_MEMORY_KIB") {
+            c.argon2.memory_kib = parse("APEX_AUTH_ARGON2_MEMORY_KIB", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_ARGON2_ITERATIONS") {
+            c.argon2.iterations = parse("APEX_AUTH_ARGON2_ITERATIONS", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_ARGON2_PARALLELISM") {
+            c.argon2.parallelism = parse("APEX_AUTH_ARGON2_PARALLELISM", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_HASH_CONCURRENCY") {
+            c.hash_concurrency = parse("APEX_AUTH_HASH_CONCURRENCY", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_HASH_QUEUE") {
+            c.hash_queue = parse("APEX_AUTH_HASH_QUEUE", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_TRUST_FORWARDED_FOR") {
+            c.trust_forwarded_for = parse_bool("APEX_AUTH_TRUST_FORWARDED_FOR", v)?
+        }
+        if let Some(v) = get("APEX_AUTH_LOG_JSON") {
+            c.log_json = parse_bool("APEX_AUTH_LOG_JSON", v)?
+        }
         c.validate()?;
         Ok(c)
     }
@@ -271,39 +384,75 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let ttl = self.access_token_ttl.as_secs();
         if !(300..=900).contains(&ttl) {
-            return Err(invalid("access_token_ttl", format!("must be 300..=900 seconds (5 to 15 minutes), got {ttl}")));
+            return Err(invalid(
+                "access_token_ttl",
+                format!("must be 300..=900 seconds (5 to 15 minutes), got {ttl}"),
+            ));
         }
         if self.refresh_token_ttl < self.access_token_ttl {
-            return Err(invalid("refresh_token_ttl", "must be at least the access token lifetime".into()));
+            return Err(invalid(
+                "refresh_token_ttl",
+                "must be at least the access token lifetime".into(),
+            ));
         }
         if self.refresh_grace > Duration::from_secs(60) {
-            return Err(invalid("refresh_grace", "must be at most 60 seconds".into()));
+            return Err(invalid(
+                "refresh_grace",
+                "must be at most 60 seconds".into(),
+            ));
         }
         if self.key_rotation_interval < self.access_token_ttl * 2 {
-            return Err(invalid("key_rotation", "must be at least twice the access token lifetime".into()));
+            return Err(invalid(
+                "key_rotation",
+                "must be at least twice the access token lifetime".into(),
+            ));
         }
         let a = self.argon2;
-        if a.memory_kib < Argon2Params::OWASP_MIN.memory_kib || a.iterations < Argon2Params::OWASP_MIN.iterations || a.parallelism == 0 {
-            return Err(invalid("argon2", format!("below OWASP's minimum (19456 KiB, 2 iterations, parallelism >= 1): {a:?}")));
+        if a.memory_kib < Argon2Params::OWASP_MIN.memory_kib
+            || a.iterations < Argon2Params::OWASP_MIN.iterations
+            || a.parallelism == 0
+        {
+            return Err(invalid(
+                "argon2",
+                format!("below OWASP's minimum (19456 KiB, 2 iterations, parallelism >= 1): {a:?}"),
+            ));
         }
         if self.hash_concurrency == 0 {
             return Err(invalid("hash_concurrency", "must be at least 1".into()));
         }
-        if self.service_clients.iter().any(|c| c.id.is_empty() || c.secret.expose_secret().len() < 16) {
-            return Err(invalid("service_clients", "each client needs an id and a secret of at least 16 characters".into()));
+        if self
+            .service_clients
+            .iter()
+            .any(|c| c.id.is_empty() || c.secret.expose_secret().len() < 16)
+        {
+            return Err(invalid(
+                "service_clients",
+                "each client needs an id and a secret of at least 16 characters".into(),
+            ));
         }
         if let Some(key) = &self.master_key {
-            crate::domain::keys::MasterKey::parse(key).map_err(|e| invalid("APEX_AUTH_MASTER_KEY", e.to_string()))?;
+            crate::domain::keys::MasterKey::parse(key)
+                .map_err(|e| invalid("APEX_AUTH_MASTER_KEY", e.to_string()))?;
         }
         if self.environment == Environment::Production {
             if self.master_key.is_none() {
-                return Err(ConfigError::UnsafeProduction("APEX_AUTH_MASTER_KEY is not set".into()));
+                return Err(ConfigError::UnsafeProduction(
+                    "APEX_AUTH_MASTER_KEY is not set".into(),
+                ));
             }
-            if self.service_clients.iter().any(|c| c.secret.expose_secret() == DEV_SERVICE_SECRET) {
-                return Err(ConfigError::UnsafeProduction("a service client uses the default development secret".into()));
+            if self
+                .service_clients
+                .iter()
+                .any(|c| c.secret.expose_secret() == DEV_SERVICE_SECRET)
+            {
+                return Err(ConfigError::UnsafeProduction(
+                    "a service client uses the default development secret".into(),
+                ));
             }
             if self.service_clients.is_empty() {
-                return Err(ConfigError::UnsafeProduction("no service client configured".into()));
+                return Err(ConfigError::UnsafeProduction(
+                    "no service client configured".into(),
+                ));
             }
         }
         Ok(())
@@ -316,8 +465,14 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|source| ConfigError::ParseFile { path: path.into(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::ParseFile {
+        path: path.into(),
+        source,
+    })
 }
 
 fn invalid(key: &'static str, reason: String) -> ConfigError {
@@ -328,7 +483,9 @@ fn parse<T: std::str::FromStr>(key: &'static str, v: &str) -> Result<T, ConfigEr
 where
     T::Err: std::fmt::Display,
 {
-    v.trim().parse().map_err(|e: T::Err| invalid(key, format!("{v:?}: {e}")))
+    v.trim()
+        .parse()
+        .map_err(|e: T::Err| invalid(key, format!("{v:?}: {e}")))
 }
 
 fn parse_bool(key: &'static str, v: &str) -> Result<bool, ConfigError> {
@@ -344,7 +501,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -364,9 +524,11 @@ mod tests {
 
     #[test]
     fn unknown_file_key_is_rejected() {
-        let path = std::env::temp_dir().join(format!("apex-auth-cfg-{}.toml", uuid::Uuid::new_v4()));
+        let path =
+            std::env::temp_dir().join(format!("apex-auth-cfg-{}.toml", uuid::Uuid::new_v4()));
         std::fs::write(&path, "bind = \"127.0.0.1:1\"\nbogus = 1\n").unwrap();
-        let err = Config::from_vars(vars(&[("APEX_AUTH_CONFIG", path.to_str().unwrap())])).unwrap_err();
+        let err =
+            Config::from_vars(vars(&[("APEX_AUTH_CONFIG", path.to_str().unwrap())])).unwrap_err();
         assert!(matches!(err, ConfigError::ParseFile { .. }), "{err}");
         std::fs::remove_file(path).ok();
     }
@@ -375,14 +537,30 @@ mod tests {
 
     #[test]
     fn production_refuses_missing_master_key_and_default_secret() {
-        let err = Config::from_vars(vars(&[("APEX_ENV", "production"), ("APEX_AUTH_SERVICE_CLIENT_SECRET", "a-real-secret-of-enough-length")])).unwrap_err();
+        let err = Config::from_vars(vars(&[
+            ("APEX_ENV", "production"),
+            (
+                "APEX_AUTH_SERVICE_CLIENT_SECRET",
+                "a-real-secret-of-enough-length",
+            ),
+        ]))
+        .unwrap_err();
         assert!(matches!(err, ConfigError::UnsafeProduction(_)), "{err}");
-        let err = Config::from_vars(vars(&[("APEX_ENV", "production"), ("APEX_AUTH_MASTER_KEY", KEY)])).unwrap_err();
-        assert!(matches!(err, ConfigError::UnsafeProduction(m) if m.contains("development secret")));
+        let err = Config::from_vars(vars(&[
+            ("APEX_ENV", "production"),
+            ("APEX_AUTH_MASTER_KEY", KEY),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::UnsafeProduction(m) if m.contains("development secret"))
+        );
         let ok = Config::from_vars(vars(&[
             ("APEX_ENV", "production"),
             ("APEX_AUTH_MASTER_KEY", KEY),
-            ("APEX_AUTH_SERVICE_CLIENT_SECRET", "a-real-secret-of-enough-length"),
+            (
+                "APEX_AUTH_SERVICE_CLIENT_SECRET",
+                "a-real-secret-of-enough-length",
+            ),
         ]));
         assert!(ok.is_ok());
     }

@@ -96,7 +96,9 @@ impl ApiError {
             ApiError::InvalidJson(_) | ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::InvalidEmail(_) | ApiError::InvalidName(_) | ApiError::WeakPassword(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidEmail(_) | ApiError::InvalidName(_) | ApiError::WeakPassword(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::EmailTaken => StatusCode::CONFLICT,
             ApiError::InvalidCredentials
             | ApiError::InvalidRefreshToken
@@ -150,24 +152,42 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, source = ?e.source(), "internal error")
+            }
             ApiError::Unavailable => tracing::warn!("dependency unavailable"),
             _ => tracing::debug!(code = self.code(), "request refused"),
         }
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         let retry = match self {
-            ApiError::Throttled { retry_after_secs } | ApiError::Overloaded { retry_after_secs } => Some(retry_after_secs.max(1)),
+            ApiError::Throttled { retry_after_secs }
+            | ApiError::Overloaded { retry_after_secs } => Some(retry_after_secs.max(1)),
             _ => None,
         };
         if let Some(secs) = retry {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
-        if status == StatusCode::UNAUTHORIZED && matches!(self, ApiError::MissingToken | ApiError::InvalidToken | ApiError::TokenExpired) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        if status == StatusCode::UNAUTHORIZED
+            && matches!(
+                self,
+                ApiError::MissingToken | ApiError::InvalidToken | ApiError::TokenExpired
+            )
+        {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if matches!(self, ApiError::InvalidClient) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"apex-auth\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"apex-auth\""),
+            );
         }
         resp
     }

@@ -5,6 +5,7 @@
 //! with a fresh database. Nothing here is shared with the backend, which
 //! talks to this service only over HTTP.
 
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -38,14 +38,39 @@ impl Metrics {
         let refreshes = Family::<OutcomeLabels, Counter>::default();
         let introspections = Family::<OutcomeLabels, Counter>::default();
         let request_duration = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ])
         });
         registry.register("logins", "Login attempts by outcome", logins.clone());
-        registry.register("registrations", "Registrations by outcome", registrations.clone());
-        registry.register("token_refreshes", "Refresh-token exchanges by outcome", refreshes.clone());
-        registry.register("introspections", "Token introspections by result", introspections.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency by route", request_duration.clone());
-        Metrics { registry, logins, registrations, refreshes, introspections, request_duration }
+        registry.register(
+            "registrations",
+            "Registrations by outcome",
+            registrations.clone(),
+        );
+        registry.register(
+            "token_refreshes",
+            "Refresh-token exchanges by outcome",
+            refreshes.clone(),
+        );
+        registry.register(
+            "introspections",
+            "Token introspections by result",
+            introspections.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            request_duration.clone(),
+        );
+        Metrics {
+            registry,
+            logins,
+            registrations,
+            refreshes,
+            introspections,
+            request_duration,
+        }
     }
 
     /// Prometheus text exposition.
@@ -62,15 +87,21 @@ impl Metrics {
     }
 
     pub fn registration(&self, outcome: &'static str) {
-        self.registrations.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.registrations
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     pub fn refresh(&self, outcome: &'static str) {
-        self.refreshes.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.refreshes
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     pub fn introspection(&self, outcome: &'static str) {
-        self.introspections.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.introspections
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 }
 

@@ -11,7 +11,10 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     if email.len() > 254 {
         return Err("email is longer than 254 bytes");
     }
-    if email.chars().any(|c| c.is_control() || c.is_whitespace() || is_invisible(c)) {
+    if email
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || is_invisible(c))
+    {
         return Err("email contains whitespace, control or invisible characters");
     }
     // Without Unicode normalisation, a decomposed "é" and a composed one would be two accounts
@@ -25,13 +28,26 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     if local.is_empty() || local.len() > 64 || local.contains('@') {
         return Err("the part before @ is invalid");
     }
-    if domain.len() < 3 || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') || domain.contains("..") {
+    if domain.len() < 3
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+        || domain.contains("..")
+    {
         return Err("the domain is invalid");
     }
-    if domain.chars().any(|c| !(c.is_alphanumeric() || c == '-' || c == '.')) {
+    if domain
+        .chars()
+        .any(|c| !(c.is_alphanumeric() || c == '-' || c == '.'))
+    {
         return Err("the domain contains invalid characters");
     }
-    if local.chars().any(|c| matches!(c, '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']')) {
+    if local.chars().any(|c| {
+        matches!(
+            c,
+            '"' | '(' | ')' | ',' | ':' | ';' | '<' | '>' | '[' | '\\' | ']'
+        )
+    }) {
         return Err("the part before @ contains invalid characters");
     }
     Ok(email)
@@ -63,7 +79,10 @@ pub fn check_password_policy(password: &str, normalized_email: &str) -> Result<(
     if password.trim().to_lowercase() == normalized_email {
         return Err("password must not be the email address");
     }
-    if password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+    if password
+        .chars()
+        .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         return Err("password must not be one repeated character");
     }
     Ok(())
@@ -85,12 +104,28 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_space() {
-        assert_eq!(normalize_email("  Alice@Example.COM ").unwrap(), "alice@example.com");
+        assert_eq!(
+            normalize_email("  Alice@Example.COM ").unwrap(),
+            "alice@example.com"
+        );
     }
 
     #[test]
     fn rejects_malformed_and_odd_unicode() {
-        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@exa mple.com", "al\u{202E}ice@example.com", "alice\u{200B}@example.com", "alice@example..com", "al\0ice@example.com", "e\u{301}@example.com"] {
+        for bad in [
+            "",
+            "alice",
+            "@example.com",
+            "alice@",
+            "alice@example",
+            "a b@example.com",
+            "alice@exa mple.com",
+            "al\u{202E}ice@example.com",
+            "alice\u{200B}@example.com",
+            "alice@example..com",
+            "al\0ice@example.com",
+            "e\u{301}@example.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad:?} should be rejected");
         }
     }

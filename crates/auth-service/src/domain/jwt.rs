@@ -55,7 +55,11 @@ pub enum JwtError {
 
 /// Signs `claims` with `key`, naming it `kid` in the header.
 pub fn encode(claims: &Claims, kid: &str, key: &SigningKey) -> String {
-    let header = Header { alg: "EdDSA".into(), typ: Some("JWT".into()), kid: Some(kid.into()) };
+    let header = Header {
+        alg: "EdDSA".into(),
+        typ: Some("JWT".into()),
+        kid: Some(kid.into()),
+    };
     // Serialising these plain structs cannot fail.
     let h = B64.encode(serde_json::to_vec(&header).unwrap_or_default());
     let c = B64.encode(serde_json::to_vec(claims).unwrap_or_default());
@@ -67,7 +71,9 @@ pub fn encode(claims: &Claims, kid: &str, key: &SigningKey) -> String {
 /// The `kid` of a token's header, if the token is well-formed.
 pub fn kid(token: &str) -> Result<String, JwtError> {
     let header_b64 = token.split('.').next().ok_or(JwtError::Malformed)?;
-    let header: Header = serde_json::from_slice(&B64.decode(header_b64).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+    let header: Header =
+        serde_json::from_slice(&B64.decode(header_b64).map_err(|_| JwtError::Malformed)?)
+            .map_err(|_| JwtError::Malformed)?;
     if header.alg != "EdDSA" {
         return Err(JwtError::UnsupportedAlgorithm(header.alg));
     }
@@ -80,17 +86,29 @@ pub fn verify(token: &str, key: &VerifyingKey, issuer: &str, now: i64) -> Result
         return Err(JwtError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(JwtError::Malformed);
     };
-    let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+    let header: Header = serde_json::from_slice(&B64.decode(h).map_err(|_| JwtError::Malformed)?)
+        .map_err(|_| JwtError::Malformed)?;
     if header.alg != "EdDSA" {
         return Err(JwtError::UnsupportedAlgorithm(header.alg));
     }
-    let sig_bytes: [u8; 64] = B64.decode(s).map_err(|_| JwtError::Malformed)?.try_into().map_err(|_| JwtError::BadSignature)?;
+    let sig_bytes: [u8; 64] = B64
+        .decode(s)
+        .map_err(|_| JwtError::Malformed)?
+        .try_into()
+        .map_err(|_| JwtError::BadSignature)?;
     let signing_input_len = h.len() + 1 + c.len();
-    key.verify_strict(&token.as_bytes()[..signing_input_len], &Signature::from_bytes(&sig_bytes)).map_err(|_| JwtError::BadSignature)?;
-    let claims: Claims = serde_json::from_slice(&B64.decode(c).map_err(|_| JwtError::Malformed)?).map_err(|_| JwtError::Malformed)?;
+    key.verify_strict(
+        &token.as_bytes()[..signing_input_len],
+        &Signature::from_bytes(&sig_bytes),
+    )
+    .map_err(|_| JwtError::BadSignature)?;
+    let claims: Claims = serde_json::from_slice(&B64.decode(c).map_err(|_| JwtError::Malformed)?)
+        .map_err(|_| JwtError::Malformed)?;
     if claims.iss != issuer {
         return Err(JwtError::WrongIssuer);
     }
@@ -108,7 +126,16 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { iss: "http://issuer".into(), sub: "u".into(), sid: "s".into(), jti: "j".into(), iat: 100, exp, email: "a@b.co".into(), role: "user".into() }
+        Claims {
+            iss: "http://issuer".into(),
+            sub: "u".into(),
+            sid: "s".into(),
+            jti: "j".into(),
+            iat: 100,
+            exp,
+            email: "a@b.co".into(),
+            role: "user".into(),
+        }
     }
 
     #[test]
@@ -117,18 +144,49 @@ mod tests {
         let other = SigningKey::from_bytes(&[8u8; 32]);
         let t = encode(&claims(1000), "k1", &key);
         assert_eq!(kid(&t).unwrap(), "k1");
-        assert_eq!(verify(&t, &key.verifying_key(), "http://issuer", 500).unwrap(), claims(1000));
-        assert_eq!(verify(&t, &other.verifying_key(), "http://issuer", 500), Err(JwtError::BadSignature));
-        assert_eq!(verify(&t, &key.verifying_key(), "http://other", 500), Err(JwtError::WrongIssuer));
-        assert_eq!(verify(&t, &key.verifying_key(), "http://issuer", 1000), Err(JwtError::Expired));
+        assert_eq!(
+            verify(&t, &key.verifying_key(), "http://issuer", 500).unwrap(),
+            claims(1000)
+        );
+        assert_eq!(
+            verify(&t, &other.verifying_key(), "http://issuer", 500),
+            Err(JwtError::BadSignature)
+        );
+        assert_eq!(
+            verify(&t, &key.verifying_key(), "http://other", 500),
+            Err(JwtError::WrongIssuer)
+        );
+        assert_eq!(
+            verify(&t, &key.verifying_key(), "http://issuer", 1000),
+            Err(JwtError::Expired)
+        );
         // tampered claims
         let mut parts: Vec<&str> = t.split('.').collect();
-        let forged = B64.encode(serde_json::to_vec(&Claims { role: "admin".into(), ..claims(1000) }).unwrap());
+        let forged = B64.encode(
+            serde_json::to_vec(&Claims {
+                role: "admin".into(),
+                ..claims(1000)
+            })
+            .unwrap(),
+        );
         parts[1] = &forged;
-        assert_eq!(verify(&parts.join("."), &key.verifying_key(), "http://issuer", 500), Err(JwtError::BadSignature));
+        assert_eq!(
+            verify(&parts.join("."), &key.verifying_key(), "http://issuer", 500),
+            Err(JwtError::BadSignature)
+        );
         // alg none
-        let none = format!("{}.{}.", B64.encode(br#"{"alg":"none","kid":"k1"}"#), B64.encode(serde_json::to_vec(&claims(1000)).unwrap()));
-        assert!(matches!(verify(&none, &key.verifying_key(), "http://issuer", 500), Err(JwtError::UnsupportedAlgorithm(_))));
-        assert_eq!(verify("a.b", &key.verifying_key(), "http://issuer", 500), Err(JwtError::Malformed));
+        let none = format!(
+            "{}.{}.",
+            B64.encode(br#"{"alg":"none","kid":"k1"}"#),
+            B64.encode(serde_json::to_vec(&claims(1000)).unwrap())
+        );
+        assert!(matches!(
+            verify(&none, &key.verifying_key(), "http://issuer", 500),
+            Err(JwtError::UnsupportedAlgorithm(_))
+        ));
+        assert_eq!(
+            verify("a.b", &key.verifying_key(), "http://issuer", 500),
+            Err(JwtError::Malformed)
+        );
     }
 }

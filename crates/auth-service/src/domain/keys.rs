@@ -27,7 +27,10 @@ pub enum KeyError {
     #[error("master key must be 32 bytes, base64-encoded")]
     BadMasterKey,
     #[error("cannot read or write the master key file {path}: {source}")]
-    MasterKeyFile { path: String, source: std::io::Error },
+    MasterKeyFile {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("a signing key could not be decrypted: wrong master key or corrupt row (kid {0})")]
     Decrypt(String),
     #[error("no signing key is active")]
@@ -43,14 +46,20 @@ impl MasterKey {
     /// Parses a base64 (standard or url-safe) 32-byte key.
     pub fn parse(encoded: &SecretString) -> Result<MasterKey, KeyError> {
         let s = encoded.expose_secret().trim();
-        let bytes = B64STD.decode(s).or_else(|_| B64URL.decode(s.trim_end_matches('='))).map_err(|_| KeyError::BadMasterKey)?;
+        let bytes = B64STD
+            .decode(s)
+            .or_else(|_| B64URL.decode(s.trim_end_matches('=')))
+            .map_err(|_| KeyError::BadMasterKey)?;
         let arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::BadMasterKey)?;
         Ok(MasterKey(SecretBox::new(Box::new(arr))))
     }
 
     /// Local mode: reads `path`, or generates a key into it once, with 0600 permissions.
     pub fn load_or_generate(path: &Path) -> Result<MasterKey, KeyError> {
-        let io = |source| KeyError::MasterKeyFile { path: path.display().to_string(), source };
+        let io = |source| KeyError::MasterKeyFile {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&SecretString::from(text)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -76,7 +85,13 @@ impl MasterKey {
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
             .cipher()
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: secret, aad: kid.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: secret,
+                    aad: kid.as_bytes(),
+                },
+            )
             .unwrap_or_default(); // encryption of 32 bytes cannot fail
         [nonce.as_slice(), &ct].concat()
     }
@@ -86,7 +101,16 @@ impl MasterKey {
             return Err(KeyError::Decrypt(kid.into()));
         }
         let (nonce, ct) = sealed.split_at(12);
-        let pt = self.cipher().decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: kid.as_bytes() }).map_err(|_| KeyError::Decrypt(kid.into()))?;
+        let pt = self
+            .cipher()
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: kid.as_bytes(),
+                },
+            )
+            .map_err(|_| KeyError::Decrypt(kid.into()))?;
         pt.try_into().map_err(|_| KeyError::Decrypt(kid.into()))
     }
 }
@@ -95,7 +119,11 @@ impl MasterKey {
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(data)?;
     f.sync_all()
 }
@@ -153,7 +181,12 @@ pub struct KeyManager {
 
 impl KeyManager {
     pub fn new(store: Arc<dyn AuthStore>, master: MasterKey, policy: RotationPolicy) -> Self {
-        KeyManager { store, master, policy, keys: RwLock::new(Vec::new()) }
+        KeyManager {
+            store,
+            master,
+            policy,
+            keys: RwLock::new(Vec::new()),
+        }
     }
 
     /// Loads keys from the store, creates the current and next keys when due, drops expired ones.
@@ -166,7 +199,11 @@ impl KeyManager {
         }
         let mut records = self.store.signing_keys().await?;
         let interval = ms(self.policy.interval);
-        let current = records.iter().filter(|k| k.activates_at <= now && now < k.retires_at).max_by_key(|k| k.activates_at).cloned();
+        let current = records
+            .iter()
+            .filter(|k| k.activates_at <= now && now < k.retires_at)
+            .max_by_key(|k| k.activates_at)
+            .cloned();
         let current = match current {
             Some(c) => c,
             None => {
@@ -177,16 +214,25 @@ impl KeyManager {
         };
         let has_next = records.iter().any(|k| k.activates_at >= current.retires_at);
         if !has_next && now >= current.retires_at - ms(self.policy.publish_ahead) {
-            let rec = self.create(current.retires_at, current.retires_at + interval).await?;
+            let rec = self
+                .create(current.retires_at, current.retires_at + interval)
+                .await?;
             tracing::info!(kid = %rec.kid, activates_at = rec.activates_at, "next signing key published");
             records.push(rec);
         }
-        let loaded = records.iter().map(|r| self.load(r)).collect::<Result<Vec<_>, _>>()?;
+        let loaded = records
+            .iter()
+            .map(|r| self.load(r))
+            .collect::<Result<Vec<_>, _>>()?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = loaded;
         Ok(())
     }
 
-    async fn create(&self, activates_at: i64, retires_at: i64) -> Result<SigningKeyRecord, KeyError> {
+    async fn create(
+        &self,
+        activates_at: i64,
+        retires_at: i64,
+    ) -> Result<SigningKeyRecord, KeyError> {
         let mut seed = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut seed);
         let signing = SigningKey::from_bytes(&seed);
@@ -233,7 +279,9 @@ impl KeyManager {
     /// The verifying key for `kid`, if it is published at `now`.
     pub fn verifying_key(&self, kid: &str, now: i64) -> Option<VerifyingKey> {
         let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
-        keys.iter().find(|k| k.kid == kid && now < k.expires_at).map(|k| k.verifying)
+        keys.iter()
+            .find(|k| k.kid == kid && now < k.expires_at)
+            .map(|k| k.verifying)
     }
 
     /// The JWKS at `now`: every key not yet expired, including the next one.
@@ -243,7 +291,14 @@ impl KeyManager {
             keys: keys
                 .iter()
                 .filter(|k| now < k.expires_at)
-                .map(|k| Jwk { kty: "OKP", crv: "Ed25519", alg: "EdDSA", use_: "sig", kid: k.kid.clone(), x: B64URL.encode(k.verifying.as_bytes()) })
+                .map(|k| Jwk {
+                    kty: "OKP",
+                    crv: "Ed25519",
+                    alg: "EdDSA",
+                    use_: "sig",
+                    kid: k.kid.clone(),
+                    x: B64URL.encode(k.verifying.as_bytes()),
+                })
                 .collect(),
         }
     }
@@ -263,9 +318,15 @@ mod tests {
         let b = MasterKey::parse(&SecretString::from(B64STD.encode([2u8; 32]))).unwrap();
         let sealed = a.seal("kid1", &[9u8; 32]);
         assert_eq!(a.open("kid1", &sealed).unwrap(), [9u8; 32]);
-        assert!(a.open("kid2", &sealed).is_err(), "kid is bound as associated data");
+        assert!(
+            a.open("kid2", &sealed).is_err(),
+            "kid is bound as associated data"
+        );
         assert!(b.open("kid1", &sealed).is_err());
-        assert!(!sealed.windows(32).any(|w| w == [9u8; 32]), "the secret is not stored in the clear");
+        assert!(
+            !sealed.windows(32).any(|w| w == [9u8; 32]),
+            "the secret is not stored in the clear"
+        );
     }
 
     #[test]

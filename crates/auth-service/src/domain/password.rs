@@ -3,7 +3,9 @@
 //! never starves the runtime.
 
 use crate::config::Argon2Params;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -36,11 +38,18 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    pub fn new(params: Argon2Params, concurrency: usize, max_waiting: usize) -> Result<Self, HashError> {
+    pub fn new(
+        params: Argon2Params,
+        concurrency: usize,
+        max_waiting: usize,
+    ) -> Result<Self, HashError> {
         let argon = argon(params)?;
         let salt = SaltString::generate(&mut OsRng);
         let random = hex::encode(rand::random::<[u8; 16]>());
-        let dummy = argon.hash_password(random.as_bytes(), &salt).map_err(|e| HashError::Argon2(e.to_string()))?.to_string();
+        let dummy = argon
+            .hash_password(random.as_bytes(), &salt)
+            .map_err(|e| HashError::Argon2(e.to_string()))?
+            .to_string();
         Ok(PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
@@ -71,13 +80,20 @@ impl PasswordHasher {
     /// Verifies a password against a PHC string; `None` verifies against a dummy hash and
     /// answers false, taking the same time.
     #[tracing::instrument(skip_all)]
-    pub async fn verify(&self, password: SecretString, phc: Option<String>) -> Result<bool, HashError> {
+    pub async fn verify(
+        &self,
+        password: SecretString,
+        phc: Option<String>,
+    ) -> Result<bool, HashError> {
         let known = phc.is_some();
         let phc = phc.unwrap_or_else(|| self.dummy_hash.to_string());
         let ok = self
             .run(move || {
-                let parsed = PasswordHash::new(&phc).map_err(|e| HashError::Argon2(e.to_string()))?;
-                Ok(Argon2::default().verify_password(password.expose_secret().as_bytes(), &parsed).is_ok())
+                let parsed =
+                    PasswordHash::new(&phc).map_err(|e| HashError::Argon2(e.to_string()))?;
+                Ok(Argon2::default()
+                    .verify_password(password.expose_secret().as_bytes(), &parsed)
+                    .is_ok())
             })
             .await?;
         Ok(ok && known)
@@ -85,9 +101,17 @@ impl PasswordHasher {
 
     /// Runs CPU-heavy work on the blocking pool, at most `concurrency` at a time, with at most
     /// `max_waiting` callers queued; the tracing span is carried into the task.
-    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T, HashError> + Send + 'static) -> Result<T, HashError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
         let _slot = InFlight::enter(&self.in_flight, self.capacity).ok_or(HashError::Overloaded)?;
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| HashError::Overloaded)?;
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| HashError::Overloaded)?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -117,7 +141,8 @@ impl Drop for InFlight<'_> {
 }
 
 fn argon(p: Argon2Params) -> Result<Argon2<'static>, HashError> {
-    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None).map_err(|e| HashError::Argon2(e.to_string()))?;
+    let params = Params::new(p.memory_kib, p.iterations, p.parallelism, None)
+        .map_err(|e| HashError::Argon2(e.to_string()))?;
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
@@ -127,23 +152,45 @@ mod tests {
 
     #[tokio::test]
     async fn hash_uses_configured_params_and_verifies() {
-        let p = Argon2Params { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+        let p = Argon2Params {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        };
         let h = PasswordHasher::new(p, 2, 8).unwrap();
         let phc = h.hash("correct horse battery".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(h.verify("correct horse battery".into(), Some(phc.clone())).await.unwrap());
-        assert!(!h.verify("wrong horse battery".into(), Some(phc)).await.unwrap());
+        assert!(
+            h.verify("correct horse battery".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !h.verify("wrong horse battery".into(), Some(phc))
+                .await
+                .unwrap()
+        );
         assert!(!h.verify("anything at all".into(), None).await.unwrap());
     }
 
     #[tokio::test]
     async fn queue_overflow_is_refused() {
         let h = PasswordHasher::new(Argon2Params::OWASP_MIN, 1, 0).unwrap();
-        let tasks: Vec<_> = (0..6).map(|_| { let h = h.clone(); tokio::spawn(async move { h.hash("correct horse battery".into()).await }) }).collect();
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let h = h.clone();
+                tokio::spawn(async move { h.hash("correct horse battery".into()).await })
+            })
+            .collect();
         let mut refused = 0;
         for t in tasks {
-            if matches!(t.await.unwrap(), Err(HashError::Overloaded)) { refused += 1 }
+            if matches!(t.await.unwrap(), Err(HashError::Overloaded)) {
+                refused += 1
+            }
         }
-        assert!(refused >= 1, "with one permit and no queue some hashes must be refused");
+        assert!(
+            refused >= 1,
+            "with one permit and no queue some hashes must be refused"
+        );
     }
 }

@@ -22,7 +22,10 @@ pub fn hash(token: &str) -> [u8; 32] {
 
 /// Cheap shape check before any database work: 43 base64url characters.
 pub fn looks_valid(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

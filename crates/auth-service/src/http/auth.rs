@@ -46,8 +46,15 @@ pub struct RefreshRequest {
 #[utoipa::path(post, path = "/v1/register", request_body = RegisterRequest, tag = "auth",
     responses((status = 201, body = TokenResponse), (status = 409, body = ErrorBody, description = "email_taken"),
               (status = 422, body = ErrorBody, description = "invalid_email, weak_password, invalid_name")))]
-pub async fn register(State(s): State<AppState>, Client(client): Client, JsonBody(req): JsonBody<RegisterRequest>) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
-    let tokens = s.auth.register(&req.email, req.password, req.name.as_deref(), &client).await?;
+pub async fn register(
+    State(s): State<AppState>,
+    Client(client): Client,
+    JsonBody(req): JsonBody<RegisterRequest>,
+) -> Result<(StatusCode, Json<TokenResponse>), ApiError> {
+    let tokens = s
+        .auth
+        .register(&req.email, req.password, req.name.as_deref(), &client)
+        .await?;
     Ok((StatusCode::CREATED, Json(tokens)))
 }
 
@@ -55,7 +62,11 @@ pub async fn register(State(s): State<AppState>, Client(client): Client, JsonBod
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest, tag = "auth",
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody, description = "invalid_credentials"),
               (status = 429, body = ErrorBody, description = "too_many_attempts, with Retry-After"), (status = 503, body = ErrorBody, description = "overloaded")))]
-pub async fn login(State(s): State<AppState>, Client(client): Client, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn login(
+    State(s): State<AppState>,
+    Client(client): Client,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
     Ok(Json(s.auth.login(&req.email, req.password, &client).await?))
 }
 
@@ -63,14 +74,22 @@ pub async fn login(State(s): State<AppState>, Client(client): Client, JsonBody(r
 #[utoipa::path(post, path = "/v1/token/refresh", request_body = RefreshRequest, tag = "auth",
     responses((status = 200, body = TokenResponse),
               (status = 401, body = ErrorBody, description = "invalid_refresh_token, refresh_token_expired, refresh_token_reused, session_revoked")))]
-pub async fn refresh(State(s): State<AppState>, Client(client): Client, JsonBody(req): JsonBody<RefreshRequest>) -> Result<Json<TokenResponse>, ApiError> {
+pub async fn refresh(
+    State(s): State<AppState>,
+    Client(client): Client,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
     Ok(Json(s.auth.refresh(&req.refresh_token, &client).await?))
 }
 
 /// Revokes the caller's session.
 #[utoipa::path(post, path = "/v1/logout", tag = "auth", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(s): State<AppState>, Client(client): Client, Authenticated(ctx): Authenticated) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(s): State<AppState>,
+    Client(client): Client,
+    Authenticated(ctx): Authenticated,
+) -> Result<StatusCode, ApiError> {
     s.auth.logout(&ctx, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,12 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/.well-known/jwks.json", get(jwks)).route("/.well-known/openid-configuration", get(openid_configuration))
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
 }
 
 /// The public signing keys (current, next, and retired ones still needed).

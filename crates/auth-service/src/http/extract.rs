@@ -31,9 +31,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType("application/json"),
-        JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(e.body_text().replace("Failed to parse the request body as JSON: ", "")),
-        JsonRejection::JsonDataError(e) => ApiError::InvalidRequest(e.body_text().replace("Failed to deserialize the JSON body into the target type: ", "")),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("application/json")
+        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::InvalidJson(
+            e.body_text()
+                .replace("Failed to parse the request body as JSON: ", ""),
+        ),
+        JsonRejection::JsonDataError(e) => ApiError::InvalidRequest(e.body_text().replace(
+            "Failed to deserialize the JSON body into the target type: ",
+            "",
+        )),
         other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
         other => ApiError::InvalidRequest(other.body_text()),
     }
@@ -48,8 +56,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for FormBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Form::<T>::from_request(req, state).await {
             Ok(axum::Form(v)) => Ok(FormBody(v)),
-            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::UnsupportedMediaType("application/x-www-form-urlencoded")),
-            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::UnsupportedMediaType(
+                "application/x-www-form-urlencoded",
+            )),
+            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
             Err(other) => Err(ApiError::InvalidRequest(other.body_text())),
         }
     }
@@ -61,26 +73,45 @@ pub struct Client(pub ClientInfo);
 impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let forwarded = state
             .config
             .trust_forwarded_for
-            .then(|| parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()).map(|s| s.trim().to_owned()))
+            .then(|| {
+                parts
+                    .headers
+                    .get("x-forwarded-for")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                    .map(|s| s.trim().to_owned())
+            })
             .flatten()
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok());
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().filter(|c| !c.is_control()).take(512).collect());
-        Ok(Client(ClientInfo { ip: forwarded.or(peer), user_agent }))
+        Ok(Client(ClientInfo {
+            ip: forwarded.or(peer),
+            user_agent,
+        }))
     }
 }
 
 /// The raw bearer token of the request.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::MissingToken)?;
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(ApiError::MissingToken)?;
     let value = value.to_str().map_err(|_| ApiError::InvalidToken)?;
     let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -95,7 +126,10 @@ pub struct Authenticated(pub AuthContext);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         Ok(Authenticated(state.auth.authenticate(token).await?))
     }
@@ -107,13 +141,22 @@ pub struct ServiceClient(pub String);
 impl FromRequestParts<AppState> for ServiceClient {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let value = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(ApiError::InvalidClient)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(ApiError::InvalidClient)?;
         let (scheme, encoded) = value.split_once(' ').ok_or(ApiError::InvalidClient)?;
         if !scheme.eq_ignore_ascii_case("basic") {
             return Err(ApiError::InvalidClient);
         }
-        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| ApiError::InvalidClient)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| ApiError::InvalidClient)?;
         let decoded = String::from_utf8(decoded).map_err(|_| ApiError::InvalidClient)?;
         let (id, secret) = decoded.split_once(':').ok_or(ApiError::InvalidClient)?;
         // Compare against every client so timing does not reveal which ids exist.

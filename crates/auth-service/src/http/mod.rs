@@ -67,13 +67,20 @@ pub fn router(state: AppState) -> Router {
 async fn record_latency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().to_string();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let resp = next.run(req).await;
     let status = resp.status();
     state
         .metrics
         .request_duration
-        .get_or_create(&RequestLabels { method, route, status: status.as_u16() })
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: status.as_u16(),
+        })
         .observe(start.elapsed().as_secs_f64());
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!("request ended in 500");

@@ -10,7 +10,11 @@ use serde::Serialize;
 use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics)).route("/openapi.json", get(openapi))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -43,18 +47,44 @@ pub struct Check {
 #[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store = s.auth.store();
-    let ok = matches!(tokio::time::timeout(Duration::from_secs(2), store.ping()).await, Ok(Ok(())));
-    let check = Check { name: "database", status: if ok { "ok" } else { "unreachable" }, backend: store.backend() };
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(Readiness { status: if ok { "ready" } else { "not_ready" }, checks: vec![check] }))
+    let ok = matches!(
+        tokio::time::timeout(Duration::from_secs(2), store.ping()).await,
+        Ok(Ok(()))
+    );
+    let check = Check {
+        name: "database",
+        status: if ok { "ok" } else { "unreachable" },
+        backend: store.backend(),
+    };
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(Readiness {
+            status: if ok { "ready" } else { "not_ready" },
+            checks: vec![check],
+        }),
+    )
 }
 
 /// Prometheus metrics.
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics.render(),
+    )
 }
 
 /// The OpenAPI document, generated from the code.
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], super::openapi::document())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
+    )
 }

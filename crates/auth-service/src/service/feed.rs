@@ -41,7 +41,10 @@ impl AuthService {
             let rows = self.store.revocations_after(after, PAGE).await?;
             if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
                 let next_cursor = rows.last().map_or(after, |r| r.cursor);
-                return Ok(FeedPage { events: rows.into_iter().map(view).collect(), next_cursor });
+                return Ok(FeedPage {
+                    events: rows.into_iter().map(view).collect(),
+                    next_cursor,
+                });
             }
             let tick = tokio::time::Instant::now() + Duration::from_millis(500);
             tokio::select! {
@@ -53,5 +56,12 @@ impl AuthService {
 }
 
 fn view(r: RevocationRecord) -> FeedEvent {
-    FeedEvent { cursor: r.cursor, kind: r.kind, user_id: r.user_id, session_id: r.session_id, revoked_at: rfc3339(r.revoked_at), reason: r.reason }
+    FeedEvent {
+        cursor: r.cursor,
+        kind: r.kind,
+        user_id: r.user_id,
+        session_id: r.session_id,
+        revoked_at: rfc3339(r.revoked_at),
+        reason: r.reason,
+    }
 }

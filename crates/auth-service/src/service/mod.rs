@@ -10,8 +10,8 @@ mod feed;
 mod sessions;
 mod tokens;
 
-pub use feed::{FeedEvent, FeedPage};
 pub use admin::AuditView;
+pub use feed::{FeedEvent, FeedPage};
 pub use sessions::{AuthContext, SessionView};
 pub use tokens::Introspection;
 
@@ -47,7 +47,13 @@ pub struct UserView {
 
 impl From<&UserRecord> for UserView {
     fn from(u: &UserRecord) -> Self {
-        UserView { id: u.id, email: u.email.clone(), name: u.name.clone(), role: u.role, created_at: rfc3339(u.created_at) }
+        UserView {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            created_at: rfc3339(u.created_at),
+        }
     }
 }
 
@@ -90,7 +96,16 @@ impl AuthService {
         issuer: String,
     ) -> Self {
         let (revoked, _) = watch::channel(0);
-        AuthService { store, config, hasher, keys, clock, metrics, issuer, revoked }
+        AuthService {
+            store,
+            config,
+            hasher,
+            keys,
+            clock,
+            metrics,
+            issuer,
+            revoked,
+        }
     }
 
     pub fn issuer(&self) -> &str {
@@ -110,8 +125,22 @@ impl AuthService {
     }
 
     /// Appends to the audit log; a failure is logged, never hidden, but does not fail the request.
-    pub(crate) async fn audit(&self, event: &str, user_id: Option<Uuid>, session_id: Option<Uuid>, client: &ClientInfo, detail: serde_json::Value) {
-        let rec = NewAuditEvent { at: self.now_ms(), event: event.to_owned(), user_id, session_id, ip: client.ip.clone(), detail };
+    pub(crate) async fn audit(
+        &self,
+        event: &str,
+        user_id: Option<Uuid>,
+        session_id: Option<Uuid>,
+        client: &ClientInfo,
+        detail: serde_json::Value,
+    ) {
+        let rec = NewAuditEvent {
+            at: self.now_ms(),
+            event: event.to_owned(),
+            user_id,
+            session_id,
+            ip: client.ip.clone(),
+            detail,
+        };
         if let Err(e) = self.store.append_audit(&rec).await {
             tracing::error!(error = %e, event, "audit log write failed");
         }
@@ -135,7 +164,9 @@ impl AuthService {
 impl From<crate::domain::password::HashError> for ApiError {
     fn from(e: crate::domain::password::HashError) -> Self {
         match e {
-            crate::domain::password::HashError::Overloaded => ApiError::Overloaded { retry_after_secs: 1 },
+            crate::domain::password::HashError::Overloaded => ApiError::Overloaded {
+                retry_after_secs: 1,
+            },
             other => ApiError::internal(other),
         }
     }

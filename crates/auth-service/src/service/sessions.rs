@@ -37,7 +37,11 @@ impl AuthService {
     /// second exchange within the grace window (concurrent tabs) also succeeds; a later reuse
     /// revokes the whole session.
     #[tracing::instrument(skip_all, fields(ip = ?client.ip))]
-    pub async fn refresh(&self, token: &str, client: &ClientInfo) -> Result<TokenResponse, ApiError> {
+    pub async fn refresh(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenResponse, ApiError> {
         let result = self.refresh_inner(token, client).await;
         self.metrics.refresh(match &result {
             Ok(_) => "success",
@@ -46,25 +50,53 @@ impl AuthService {
         result
     }
 
-    async fn refresh_inner(&self, token: &str, client: &ClientInfo) -> Result<TokenResponse, ApiError> {
+    async fn refresh_inner(
+        &self,
+        token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenResponse, ApiError> {
         if !refresh::looks_valid(token) {
             return Err(ApiError::InvalidRefreshToken);
         }
         let hash = refresh::hash(token);
         let now = self.now_ms();
-        let rec = self.store.refresh_token(&hash).await?.ok_or(ApiError::InvalidRefreshToken)?;
-        let session = self.store.session(rec.session_id).await?.ok_or(ApiError::InvalidRefreshToken)?;
+        let rec = self
+            .store
+            .refresh_token(&hash)
+            .await?
+            .ok_or(ApiError::InvalidRefreshToken)?;
+        let session = self
+            .store
+            .session(rec.session_id)
+            .await?
+            .ok_or(ApiError::InvalidRefreshToken)?;
         if session.revoked_at.is_some() {
             return Err(ApiError::SessionRevoked);
         }
         if rec.expires_at <= now || session.expires_at <= now {
             return Err(ApiError::RefreshTokenExpired);
         }
-        let user = self.store.user_by_id(session.user_id).await?.ok_or(ApiError::InvalidRefreshToken)?;
+        let user = self
+            .store
+            .user_by_id(session.user_id)
+            .await?
+            .ok_or(ApiError::InvalidRefreshToken)?;
         let (new_token, new_rec) = self.new_refresh(session.id, now);
         let rotated_at = match rec.rotated_at {
-            None => match self.store.rotate_refresh_token(&hash, &new_rec, now, client.ip.as_deref(), client.user_agent.as_deref()).await? {
-                RotateOutcome::Rotated => return self.token_response(&user, session.id, new_token, now).await,
+            None => match self
+                .store
+                .rotate_refresh_token(
+                    &hash,
+                    &new_rec,
+                    now,
+                    client.ip.as_deref(),
+                    client.user_agent.as_deref(),
+                )
+                .await?
+            {
+                RotateOutcome::Rotated => {
+                    return self.token_response(&user, session.id, new_token, now).await;
+                }
                 // A concurrent exchange won the race: treat like a reuse at `now`.
                 RotateOutcome::AlreadyRotated => now,
             },
@@ -74,10 +106,21 @@ impl AuthService {
             self.store.add_refresh_token(&new_rec, now).await?;
             return self.token_response(&user, session.id, new_token, now).await;
         }
-        if self.store.revoke_session(session.id, now, "refresh_token_reused").await? {
+        if self
+            .store
+            .revoke_session(session.id, now, "refresh_token_reused")
+            .await?
+        {
             self.notify_revocation().await;
         }
-        self.audit("refresh_token_reused", Some(user.id), Some(session.id), client, json!({ "rotated_at": rfc3339(rotated_at) })).await;
+        self.audit(
+            "refresh_token_reused",
+            Some(user.id),
+            Some(session.id),
+            client,
+            json!({ "rotated_at": rfc3339(rotated_at) }),
+        )
+        .await;
         tracing::warn!(session = %session.id, "refresh token reused after rotation; session revoked");
         Err(ApiError::RefreshTokenReused)
     }
@@ -91,7 +134,12 @@ impl AuthService {
             return Err(ApiError::SessionRevoked);
         }
         let role = Role::parse(&claims.role).ok_or(ApiError::InvalidToken)?;
-        Ok(AuthContext { user_id, session_id, email: claims.email, role })
+        Ok(AuthContext {
+            user_id,
+            session_id,
+            email: claims.email,
+            role,
+        })
     }
 
     /// Revokes the caller's own session.
@@ -100,34 +148,71 @@ impl AuthService {
     }
 
     /// Revokes one of the caller's sessions; anyone else's answers 404.
-    pub async fn revoke_own_session(&self, ctx: &AuthContext, id: Uuid, client: &ClientInfo) -> Result<(), ApiError> {
+    pub async fn revoke_own_session(
+        &self,
+        ctx: &AuthContext,
+        id: Uuid,
+        client: &ClientInfo,
+    ) -> Result<(), ApiError> {
         match self.store.session(id).await? {
-            Some(s) if s.user_id == ctx.user_id => self.revoke(ctx, id, "revoked_by_user", client).await,
+            Some(s) if s.user_id == ctx.user_id => {
+                self.revoke(ctx, id, "revoked_by_user", client).await
+            }
             _ => Err(ApiError::NotFound),
         }
     }
 
-    async fn revoke(&self, ctx: &AuthContext, id: Uuid, reason: &str, client: &ClientInfo) -> Result<(), ApiError> {
+    async fn revoke(
+        &self,
+        ctx: &AuthContext,
+        id: Uuid,
+        reason: &str,
+        client: &ClientInfo,
+    ) -> Result<(), ApiError> {
         if self.store.revoke_session(id, self.now_ms(), reason).await? {
             self.notify_revocation().await;
-            self.audit("session_revoked", Some(ctx.user_id), Some(id), client, json!({ "reason": reason })).await;
+            self.audit(
+                "session_revoked",
+                Some(ctx.user_id),
+                Some(id),
+                client,
+                json!({ "reason": reason }),
+            )
+            .await;
         }
         Ok(())
     }
 
     /// Revokes every session of the caller.
-    pub async fn revoke_all(&self, ctx: &AuthContext, client: &ClientInfo) -> Result<u64, ApiError> {
-        let n = self.store.revoke_user_sessions(ctx.user_id, self.now_ms(), "revoke_all").await?;
+    pub async fn revoke_all(
+        &self,
+        ctx: &AuthContext,
+        client: &ClientInfo,
+    ) -> Result<u64, ApiError> {
+        let n = self
+            .store
+            .revoke_user_sessions(ctx.user_id, self.now_ms(), "revoke_all")
+            .await?;
         if n > 0 {
             self.notify_revocation().await;
         }
-        self.audit("sessions_revoked_all", Some(ctx.user_id), Some(ctx.session_id), client, json!({ "count": n })).await;
+        self.audit(
+            "sessions_revoked_all",
+            Some(ctx.user_id),
+            Some(ctx.session_id),
+            client,
+            json!({ "count": n }),
+        )
+        .await;
         Ok(n)
     }
 
     /// The caller's live sessions, newest first.
     pub async fn list_sessions(&self, ctx: &AuthContext) -> Result<Vec<SessionView>, ApiError> {
-        let sessions = self.store.active_sessions(ctx.user_id, self.now_ms()).await?;
+        let sessions = self
+            .store
+            .active_sessions(ctx.user_id, self.now_ms())
+            .await?;
         Ok(sessions
             .into_iter()
             .map(|s| SessionView {
@@ -144,7 +229,11 @@ impl AuthService {
 
     /// The caller's user record.
     pub async fn me(&self, ctx: &AuthContext) -> Result<super::UserView, ApiError> {
-        let user = self.store.user_by_id(ctx.user_id).await?.ok_or(ApiError::InvalidToken)?;
+        let user = self
+            .store
+            .user_by_id(ctx.user_id)
+            .await?
+            .ok_or(ApiError::InvalidToken)?;
         Ok(super::UserView::from(&user))
     }
 }

@@ -35,7 +35,12 @@ pub struct Introspection {
 
 impl AuthService {
     /// A signed access token for a user's session.
-    pub(crate) async fn access_token(&self, user: &UserRecord, session_id: Uuid, now_ms: i64) -> Result<String, ApiError> {
+    pub(crate) async fn access_token(
+        &self,
+        user: &UserRecord,
+        session_id: Uuid,
+        now_ms: i64,
+    ) -> Result<String, ApiError> {
         let (kid, key) = match self.keys.signer(now_ms) {
             Ok(k) => k,
             // The periodic rotation has not run yet (e.g. after the host slept): rotate now.
@@ -62,11 +67,22 @@ impl AuthService {
     /// A new refresh token for `session_id`, expiring one refresh TTL from now.
     pub(crate) fn new_refresh(&self, session_id: Uuid, now_ms: i64) -> (String, NewRefreshToken) {
         let (token, hash) = refresh::generate();
-        let rec = NewRefreshToken { hash, session_id, created_at: now_ms, expires_at: now_ms + Self::ttl_ms(self.config.refresh_token_ttl) };
+        let rec = NewRefreshToken {
+            hash,
+            session_id,
+            created_at: now_ms,
+            expires_at: now_ms + Self::ttl_ms(self.config.refresh_token_ttl),
+        };
         (token, rec)
     }
 
-    pub(crate) async fn token_response(&self, user: &UserRecord, session_id: Uuid, refresh_token: String, now_ms: i64) -> Result<TokenResponse, ApiError> {
+    pub(crate) async fn token_response(
+        &self,
+        user: &UserRecord,
+        session_id: Uuid,
+        refresh_token: String,
+        now_ms: i64,
+    ) -> Result<TokenResponse, ApiError> {
         Ok(TokenResponse {
             user: UserView::from(user),
             access_token: self.access_token(user, session_id, now_ms).await?,
@@ -81,7 +97,10 @@ impl AuthService {
     pub fn verify_access_token(&self, token: &str) -> Result<jwt::Claims, ApiError> {
         let now = self.now_ms();
         let kid = jwt::kid(token).map_err(|_| ApiError::InvalidToken)?;
-        let key = self.keys.verifying_key(&kid, now).ok_or(ApiError::InvalidToken)?;
+        let key = self
+            .keys
+            .verifying_key(&kid, now)
+            .ok_or(ApiError::InvalidToken)?;
         jwt::verify(token, &key, &self.issuer, now / 1000).map_err(|e| match e {
             jwt::JwtError::Expired => ApiError::TokenExpired,
             _ => ApiError::InvalidToken,
@@ -99,13 +118,18 @@ impl AuthService {
         } else {
             Introspection::default()
         };
-        self.metrics.introspection(if result.active { "active" } else { "inactive" });
+        self.metrics
+            .introspection(if result.active { "active" } else { "inactive" });
         Ok(result)
     }
 
     async fn introspect_access(&self, token: &str, now: i64) -> Result<Introspection, ApiError> {
-        let Ok(claims) = self.verify_access_token(token) else { return Ok(Introspection::default()) };
-        let Ok(sid) = Uuid::parse_str(&claims.sid) else { return Ok(Introspection::default()) };
+        let Ok(claims) = self.verify_access_token(token) else {
+            return Ok(Introspection::default());
+        };
+        let Ok(sid) = Uuid::parse_str(&claims.sid) else {
+            return Ok(Introspection::default());
+        };
         if !self.session_is_live(sid, now).await? {
             return Ok(Introspection::default());
         }
@@ -124,13 +148,25 @@ impl AuthService {
     }
 
     async fn introspect_refresh(&self, token: &str, now: i64) -> Result<Introspection, ApiError> {
-        let Some(RefreshTokenRecord { session_id, created_at, expires_at, rotated_at, .. }) = self.store.refresh_token(&refresh::hash(token)).await? else {
+        let Some(RefreshTokenRecord {
+            session_id,
+            created_at,
+            expires_at,
+            rotated_at,
+            ..
+        }) = self.store.refresh_token(&refresh::hash(token)).await?
+        else {
             return Ok(Introspection::default());
         };
-        if rotated_at.is_some() || expires_at <= now || !self.session_is_live(session_id, now).await? {
+        if rotated_at.is_some()
+            || expires_at <= now
+            || !self.session_is_live(session_id, now).await?
+        {
             return Ok(Introspection::default());
         }
-        let Some(session) = self.store.session(session_id).await? else { return Ok(Introspection::default()) };
+        let Some(session) = self.store.session(session_id).await? else {
+            return Ok(Introspection::default());
+        };
         let user = self.store.user_by_id(session.user_id).await?;
         Ok(Introspection {
             active: true,
@@ -148,6 +184,10 @@ impl AuthService {
 
     /// True when the session exists, is not revoked and has not expired.
     pub(crate) async fn session_is_live(&self, sid: Uuid, now: i64) -> Result<bool, ApiError> {
-        Ok(self.store.session(sid).await?.is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
+        Ok(self
+            .store
+            .session(sid)
+            .await?
+            .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
     }
 }

@@ -42,7 +42,9 @@ pub enum StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     User,
@@ -127,7 +129,9 @@ pub struct NewRefreshToken {
 }
 
 /// Kind of revocation in the feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RevocationKind {
     /// One session was revoked (`session_id` set).
@@ -251,7 +255,11 @@ pub trait AuthStore: Send + Sync + 'static {
     // --- sessions and refresh tokens ---
 
     /// Inserts a session and its first refresh token in one transaction.
-    async fn create_session(&self, session: &NewSession, refresh: &NewRefreshToken) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        refresh: &NewRefreshToken,
+    ) -> StoreResult<()>;
     async fn session(&self, id: Uuid) -> StoreResult<Option<SessionRecord>>;
     /// Sessions of a user that are not revoked and not expired at `now`, newest first.
     async fn active_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionRecord>>;
@@ -275,14 +283,16 @@ pub trait AuthStore: Send + Sync + 'static {
     async fn revoke_session(&self, id: Uuid, now: i64, reason: &str) -> StoreResult<bool>;
     /// Revokes every unrevoked session of a user and appends one `User` row to the feed, in one
     /// transaction. Returns how many sessions were revoked.
-    async fn revoke_user_sessions(&self, user_id: Uuid, now: i64, reason: &str) -> StoreResult<u64>;
+    async fn revoke_user_sessions(&self, user_id: Uuid, now: i64, reason: &str)
+    -> StoreResult<u64>;
     /// Deletes refresh tokens and sessions that expired before `now` minus `keep_ms`. Returns rows deleted.
     async fn purge_expired(&self, now: i64, keep_ms: i64) -> StoreResult<u64>;
 
     // --- revocation feed ---
 
     /// Feed entries with `cursor > after`, ascending, at most `limit`.
-    async fn revocations_after(&self, after: i64, limit: i64) -> StoreResult<Vec<RevocationRecord>>;
+    async fn revocations_after(&self, after: i64, limit: i64)
+    -> StoreResult<Vec<RevocationRecord>>;
     /// The highest cursor (0 when the feed is empty).
     async fn latest_revocation_cursor(&self) -> StoreResult<i64>;
 
@@ -314,8 +324,12 @@ pub trait AuthStore: Send + Sync + 'static {
 /// PostgreSQL, `sqlite:` opens SQLite (file created, WAL). Runs migrations.
 pub async fn connect(database_url: &str, max_connections: u32) -> StoreResult<Arc<dyn AuthStore>> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, max_connections).await?,
+        ))
     } else {
-        Ok(Arc::new(SqliteStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, max_connections).await?,
+        ))
     }
 }

@@ -10,9 +10,16 @@ async fn introspection_requires_service_credentials() {
     let app = spawn_app().await;
     let body = app.register(&email()).await;
     let token = body["access_token"].as_str().unwrap();
-    let cases: Vec<(&str, Option<(&str, &str)>)> = vec![("none", None), ("wrong secret", Some((SERVICE_ID, "not-the-secret"))), ("wrong id", Some(("someone", SERVICE_SECRET)))];
+    let cases: Vec<(&str, Option<(&str, &str)>)> = vec![
+        ("none", None),
+        ("wrong secret", Some((SERVICE_ID, "not-the-secret"))),
+        ("wrong id", Some(("someone", SERVICE_SECRET))),
+    ];
     for (name, creds) in cases {
-        let mut req = app.http.post(app.url("/v1/introspect")).form(&[("token", token)]);
+        let mut req = app
+            .http
+            .post(app.url("/v1/introspect"))
+            .form(&[("token", token)]);
         if let Some((id, secret)) = creds {
             req = req.basic_auth(id, Some(secret));
         }
@@ -21,7 +28,15 @@ async fn introspection_requires_service_credentials() {
         assert_eq!(error_code(&body), "invalid_client", "{name}");
     }
     // a user's bearer token is not a service credential either
-    let (status, err) = split(app.http.get(app.url("/v1/revocations")).bearer_auth(token).send().await.unwrap()).await;
+    let (status, err) = split(
+        app.http
+            .get(app.url("/v1/revocations"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&err), "invalid_client");
     // RFC 7662 answer for a valid token
@@ -51,12 +66,23 @@ async fn long_poll_hears_of_a_revocation_within_a_second() {
         let http = app.http.clone();
         let url = app.url(&format!("/v1/revocations?after={start_cursor}&wait=20"));
         tokio::spawn(async move {
-            let resp = http.get(url).basic_auth(SERVICE_ID, Some(SERVICE_SECRET)).send().await.unwrap();
-            (Instant::now(), resp.json::<serde_json::Value>().await.unwrap())
+            let resp = http
+                .get(url)
+                .basic_auth(SERVICE_ID, Some(SERVICE_SECRET))
+                .send()
+                .await
+                .unwrap();
+            (
+                Instant::now(),
+                resp.json::<serde_json::Value>().await.unwrap(),
+            )
         })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiter.is_finished(), "the poll waits while nothing is revoked");
+    assert!(
+        !waiter.is_finished(),
+        "the poll waits while nothing is revoked"
+    );
     let revoked_at = Instant::now();
     let (status, _) = app.post_bearer("/v1/logout", &access).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -80,12 +106,22 @@ async fn revoke_all_appears_as_a_user_event() {
     let app = spawn_app().await;
     let body = app.register(&email()).await;
     let cursor = app.feed(0, 0).await["next_cursor"].as_i64().unwrap();
-    app.post_bearer("/v1/sessions/revoke-all", body["access_token"].as_str().unwrap()).await;
+    app.post_bearer(
+        "/v1/sessions/revoke-all",
+        body["access_token"].as_str().unwrap(),
+    )
+    .await;
     let page = app.feed(cursor, 0).await;
     let ev = &page["events"][0];
     assert_eq!(ev["kind"], "user");
     assert_eq!(ev["user_id"], body["user"]["id"]);
-    let bad = app.http.get(app.url("/v1/revocations?after=-1")).basic_auth(SERVICE_ID, Some(SERVICE_SECRET)).send().await.unwrap();
+    let bad = app
+        .http
+        .get(app.url("/v1/revocations?after=-1"))
+        .basic_auth(SERVICE_ID, Some(SERVICE_SECRET))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = split(bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(error_code(&body), "invalid_request");

@@ -90,7 +90,13 @@ async fn refresh_slides_expiry_and_expired_refresh_is_refused() {
 #[tokio::test]
 async fn garbage_refresh_tokens_are_401_not_500() {
     let app = spawn_app().await;
-    for t in ["", "abc", &"A".repeat(43), &"é".repeat(43), &"x".repeat(10_000)] {
+    for t in [
+        "",
+        "abc",
+        &"A".repeat(43),
+        &"é".repeat(43),
+        &"x".repeat(10_000),
+    ] {
         let (status, body) = app.refresh(t).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{t:?}");
         assert_eq!(error_code(&body), "invalid_refresh_token");

@@ -31,36 +31,71 @@ async fn sessions_list_revoke_one_revoke_all_and_logout() {
     assert_eq!(sb["user_agent"], "Firefox/Test");
     assert_eq!(sb["ip"], "127.0.0.1");
     for k in ["created_at", "last_used_at"] {
-        assert!(sb[k].as_str().is_some_and(|s| s.ends_with('Z')), "{k}: {sb}");
+        assert!(
+            sb[k].as_str().is_some_and(|s| s.ends_with('Z')),
+            "{k}: {sb}"
+        );
     }
 
     // revoke B from A
-    let resp = app.http.delete(app.url(&format!("/v1/sessions/{}", b["session_id"].as_str().unwrap()))).bearer_auth(token_a).send().await.unwrap();
+    let resp = app
+        .http
+        .delete(app.url(&format!(
+            "/v1/sessions/{}",
+            b["session_id"].as_str().unwrap()
+        )))
+        .bearer_auth(token_a)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.introspect(b["access_token"].as_str().unwrap()).await, json!({"active": false}));
+    assert_eq!(
+        app.introspect(b["access_token"].as_str().unwrap()).await,
+        json!({"active": false})
+    );
     let (status, _) = app.refresh(b["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // someone else's session is 404, and so is a malformed id
     let other = app.register(&crate::helpers::email()).await;
     for id in [other["session_id"].as_str().unwrap(), "not-a-uuid"] {
-        let resp = app.http.delete(app.url(&format!("/v1/sessions/{id}"))).bearer_auth(token_a).send().await.unwrap();
+        let resp = app
+            .http
+            .delete(app.url(&format!("/v1/sessions/{id}")))
+            .bearer_auth(token_a)
+            .send()
+            .await
+            .unwrap();
         let (status, body) = split(resp).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_eq!(error_code(&body), "not_found");
     }
-    assert_eq!(app.introspect(other["access_token"].as_str().unwrap()).await["active"], true, "other user's session untouched");
+    assert_eq!(
+        app.introspect(other["access_token"].as_str().unwrap())
+            .await["active"],
+        true,
+        "other user's session untouched"
+    );
 
     // logout C
-    let (status, _) = app.post_bearer("/v1/logout", c["access_token"].as_str().unwrap()).await;
+    let (status, _) = app
+        .post_bearer("/v1/logout", c["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, body) = app.get_bearer("/v1/me", c["access_token"].as_str().unwrap()).await;
+    let (status, body) = app
+        .get_bearer("/v1/me", c["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(error_code(&body), "session_revoked");
 
     // revoke-all from a fresh session: everything of this user dies
     let (_, d) = app.login(&email, PASSWORD).await;
-    let (status, _) = app.post_bearer("/v1/sessions/revoke-all", d["access_token"].as_str().unwrap()).await;
+    let (status, _) = app
+        .post_bearer(
+            "/v1/sessions/revoke-all",
+            d["access_token"].as_str().unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     for t in [token_a, d["access_token"].as_str().unwrap()] {
         assert_eq!(app.introspect(t).await, json!({"active": false}));

@@ -5,12 +5,21 @@ use crate::helpers::*;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn jwks(app: &TestApp) -> JwkSet {
-    app.http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap()
+    app.http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 fn verify_with(set: &JwkSet, token: &str, issuer: &str) -> Result<Value, String> {
@@ -22,7 +31,9 @@ fn verify_with(set: &JwkSet, token: &str, issuer: &str) -> Result<Value, String>
     v.set_issuer(&[issuer]);
     v.set_required_spec_claims(&["exp", "iss", "sub"]);
     v.leeway = 0;
-    decode::<Value>(token, &key, &v).map(|d| d.claims).map_err(|e| e.to_string())
+    decode::<Value>(token, &key, &v)
+        .map(|d| d.claims)
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
@@ -31,7 +42,15 @@ async fn access_token_verifies_with_published_jwks() {
     let body = app.register(&email()).await;
     let token = body["access_token"].as_str().unwrap();
     let set = jwks(&app).await;
-    let raw: Value = app.http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let raw: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(raw["keys"][0]["kty"], "OKP");
     assert_eq!(raw["keys"][0]["crv"], "Ed25519");
     assert_eq!(raw["keys"][0]["alg"], "EdDSA");
@@ -41,13 +60,40 @@ async fn access_token_verifies_with_published_jwks() {
     }
     assert_eq!(claims["sub"], body["user"]["id"]);
     assert_eq!(claims["sid"], body["session_id"]);
-    assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 600);
-    assert!(verify_with(&set, token, "http://someone-else").is_err(), "wrong issuer rejected");
-    let disc: Value = app.http.get(app.url("/.well-known/openid-configuration")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        600
+    );
+    assert!(
+        verify_with(&set, token, "http://someone-else").is_err(),
+        "wrong issuer rejected"
+    );
+    let disc: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(disc["issuer"], app.base);
-    assert_eq!(disc["jwks_uri"], format!("{}/.well-known/jwks.json", app.base));
-    assert!(disc["introspection_endpoint"].as_str().unwrap().ends_with("/v1/introspect"));
-    assert!(disc["revocation_feed"].as_str().unwrap().ends_with("/v1/revocations"));
+    assert_eq!(
+        disc["jwks_uri"],
+        format!("{}/.well-known/jwks.json", app.base)
+    );
+    assert!(
+        disc["introspection_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v1/introspect")
+    );
+    assert!(
+        disc["revocation_feed"]
+            .as_str()
+            .unwrap()
+            .ends_with("/v1/revocations")
+    );
 }
 
 #[tokio::test]
@@ -61,7 +107,11 @@ async fn forged_tokens_are_rejected() {
     let kid = decode_header(token).unwrap().kid.unwrap();
 
     // alg: none
-    let none = format!("{}.{}.", B64.encode(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string()), parts[1]);
+    let none = format!(
+        "{}.{}.",
+        B64.encode(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string()),
+        parts[1]
+    );
     // unknown kid, signed with some other Ed25519 key
     let other = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]);
     use ed25519_dalek::pkcs8::EncodePrivateKey as _;
@@ -76,14 +126,31 @@ async fn forged_tokens_are_rejected() {
     // tampered payload (role: admin)
     let mut admin_claims = claims.clone();
     admin_claims["role"] = json!("admin");
-    let tampered = format!("{}.{}.{}", parts[0], B64.encode(admin_claims.to_string()), parts[2]);
+    let tampered = format!(
+        "{}.{}.{}",
+        parts[0],
+        B64.encode(admin_claims.to_string()),
+        parts[2]
+    );
 
-    for (name, forged) in [("alg none", none), ("unknown kid", unknown_kid), ("wrong key", wrong_key), ("tampered", tampered)] {
-        assert!(verify_with(&set, &forged, &app.base).is_err(), "{name}: the JWT library must reject it");
+    for (name, forged) in [
+        ("alg none", none),
+        ("unknown kid", unknown_kid),
+        ("wrong key", wrong_key),
+        ("tampered", tampered),
+    ] {
+        assert!(
+            verify_with(&set, &forged, &app.base).is_err(),
+            "{name}: the JWT library must reject it"
+        );
         let (status, resp) = app.get_bearer("/v1/me", &forged).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {resp}");
         assert_eq!(error_code(&resp), "invalid_token", "{name}");
-        assert_eq!(app.introspect(&forged).await, json!({"active": false}), "{name}");
+        assert_eq!(
+            app.introspect(&forged).await,
+            json!({"active": false}),
+            "{name}"
+        );
     }
 }
 
@@ -92,10 +159,19 @@ async fn hs256_with_the_public_key_is_rejected() {
     let app = spawn_app().await;
     let body = app.register(&email()).await;
     let token = body["access_token"].as_str().unwrap();
-    let raw: Value = app.http.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let raw: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let x = raw["keys"][0]["x"].as_str().unwrap();
     let kid = raw["keys"][0]["kid"].as_str().unwrap();
-    let claims: Value = serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     let mut h = Header::new(Algorithm::HS256);
     h.kid = Some(kid.into());
     for secret in [x.as_bytes().to_vec(), B64.decode(x).unwrap()] {
@@ -119,7 +195,8 @@ async fn expired_token_is_rejected_everywhere() {
     assert_eq!(app.introspect(&token).await, json!({"active": false}));
     // the JWT library agrees (real time: exp is 10 minutes ahead of the wall clock only if our clock was not moved,
     // so check the claim itself)
-    let claims: Value = serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
     assert!(claims["exp"].as_i64().unwrap() * 1000 <= app.state.auth.now_ms());
 }
 
