@@ -3,6 +3,7 @@
 
 mod admin;
 mod bad_input;
+mod cli;
 mod feed;
 mod helpers;
 mod keys;
