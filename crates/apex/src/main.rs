@@ -4,7 +4,11 @@
 //! executable re-run as `apex auth-service ...`), with its own database under
 //! the data directory, restarts a crashed child with backoff, and stops them
 //! on Ctrl-C. The services never share a process or a database.
+//!
+//! `apex analyze FILE...` runs the optimisation agents offline on usage
+//! files (module `analyze`).
 
+mod analyze;
 mod up;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +37,8 @@ enum Command {
     /// Run the auth service in this process (what `apex up` starts as a child), or administer it.
     #[command(name = "auth-service")]
     AuthService(auth_service::cli::Cli),
+    /// Analyse usage files offline: where the money goes and what to change.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up { data_dir } => up::run(data_dir),
         Command::AuthService(args) => auth_service::cli::run(args),
+        Command::Analyze(args) => return analyze::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

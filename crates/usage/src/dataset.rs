@@ -8,6 +8,7 @@
 use crate::record::{ServiceTier, Status, TokenCounts, UsageRecord};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// An interned string. `Sym::NONE` stands for "absent".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,7 +25,7 @@ impl Sym {
 /// Interns strings into dense `Sym` ids.
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
-    ids: HashMap<String, Sym>,
+    ids: HashMap<String, Sym, BuildHasherDefault<StrHasher>>,
     strings: Vec<String>,
 }
 
@@ -33,7 +34,8 @@ impl Interner {
         if let Some(&sym) = self.ids.get(s) {
             return sym;
         }
-        let sym = Sym(u32::try_from(self.strings.len()).expect("fewer than 4 billion distinct strings"));
+        let sym =
+            Sym(u32::try_from(self.strings.len()).expect("fewer than 4 billion distinct strings"));
         self.strings.push(s.to_owned());
         self.ids.insert(s.to_owned(), sym);
         sym
@@ -58,6 +60,37 @@ impl Interner {
 
     pub fn is_empty(&self) -> bool {
         self.strings.is_empty()
+    }
+}
+
+/// A fast non-cryptographic hasher for the interner (the FxHash mixing
+/// step, eight bytes at a time): interning is on the import hot path, and
+/// the keys are not attacker-chosen in a way that matters for a local
+/// analysis.
+#[derive(Default)]
+struct StrHasher(u64);
+
+impl Hasher for StrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = mix(self.0, u64::from_le_bytes(w));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.0 = mix(
+            self.0,
+            u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 59),
+        );
     }
 }
 
@@ -105,7 +138,9 @@ impl Row {
     }
 
     pub fn timestamp(&self) -> DateTime<Utc> {
-        Utc.timestamp_millis_opt(self.ts_ms).single().unwrap_or_default()
+        Utc.timestamp_millis_opt(self.ts_ms)
+            .single()
+            .unwrap_or_default()
     }
 }
 
@@ -122,7 +157,10 @@ impl Dataset {
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        Dataset { rows: Vec::with_capacity(n), strings: Interner::default() }
+        Dataset {
+            rows: Vec::with_capacity(n),
+            strings: Interner::default(),
+        }
     }
 
     /// Appends a record, interning its strings.
@@ -183,14 +221,26 @@ mod tests {
 
     #[test]
     fn row_stays_compact() {
-        assert!(std::mem::size_of::<Row>() <= 160, "Row is {} bytes", std::mem::size_of::<Row>());
+        assert!(
+            std::mem::size_of::<Row>() <= 160,
+            "Row is {} bytes",
+            std::mem::size_of::<Row>()
+        );
     }
 
     #[test]
     fn push_interns_and_resolves() {
         let mut ds = Dataset::new();
         let t = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap();
-        let mut rec = UsageRecord::call(t, Some("openai"), "gpt-4o", TokenCounts { output: 5, ..Default::default() });
+        let mut rec = UsageRecord::call(
+            t,
+            Some("openai"),
+            "gpt-4o",
+            TokenCounts {
+                output: 5,
+                ..Default::default()
+            },
+        );
         ds.push(&rec);
         rec.tags.feature = Some("chat".into());
         ds.push(&rec);

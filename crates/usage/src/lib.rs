@@ -6,7 +6,12 @@
 //! No web framework here: the backend and `apex analyze` use this in-process.
 
 pub mod dataset;
+pub mod import;
 pub mod record;
 
 pub use dataset::{Dataset, Interner, Sym};
+pub use import::{
+    Format, ImportError, ImportOptions, ImportReport, Importer, LineError, SkipReason, detect,
+    import, write_jsonl,
+};
 pub use record::{ServiceTier, Status, Tags, TokenCounts, UsageRecord};

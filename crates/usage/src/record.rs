@@ -108,7 +108,12 @@ pub struct UsageRecord {
 
 impl UsageRecord {
     /// A single successful call with no tags, for building records in code and tests.
-    pub fn call(timestamp: DateTime<Utc>, provider: Option<&str>, model: &str, tokens: TokenCounts) -> Self {
+    pub fn call(
+        timestamp: DateTime<Utc>,
+        provider: Option<&str>,
+        model: &str,
+        tokens: TokenCounts,
+    ) -> Self {
         UsageRecord {
             timestamp,
             provider: provider.map(str::to_owned),
