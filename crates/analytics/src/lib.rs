@@ -52,6 +52,6 @@ pub use report::{AnalysisSummary, Report, full_analysis};
 pub use sample::{
     SAMPLE_PRODUCT, SAMPLE_START_MS, SampleWorkload, sample_dataset, sample_workload,
 };
-pub use span::{MONTH_HOURS, TimeSpan};
+pub use span::{LOW_CONFIDENCE_HOURS, MIN_SPAN_HOURS, MONTH_HOURS, TimeSpan};
 pub use tiers::{TierBasis, TierEntry, TierTable};
 pub use tools::{ToolOutput, ToolResult, ToolSpec, Toolbox, tools};

@@ -8,7 +8,7 @@
 
 use crate::context::AnalysisContext;
 use crate::error::AnalysisError;
-use crate::span::TimeSpan;
+use crate::span::{Clock, TimeSpan};
 use crate::stats::{FastMap, fast_map};
 use pricing::{Catalogue, CostBreakdown, ModelRef};
 use serde::{Deserialize, Serialize};
@@ -287,6 +287,7 @@ fn price_rows(
         total: 0.0,
         by_kind: CostBreakdown::default(),
     };
+    let mut clock = Clock::default();
     for ((rows, slot_of), cost) in rows
         .chunks(CHUNK)
         .zip(slot_of.chunks(CHUNK))
@@ -298,10 +299,10 @@ fn price_rows(
             let calls = u64::from(row.calls.max(1));
             acc.calls += calls;
             let priced = refs[slot as usize].and_then(|m| {
-                let at = row.timestamp();
-                catalogue
-                    .has_price(m, at)
-                    .then(|| catalogue.cost(m, at, &row.tokens, row.calls.max(1)))
+                let at = clock.at(row.ts_ms);
+                let cost = catalogue.cost(m, at, &row.tokens, row.calls.max(1));
+                // A zero cost is a price only if the catalogue has one at that date.
+                (cost.total() > 0.0 || catalogue.has_price(m, at)).then_some(cost)
             });
             match priced {
                 Some(c) => {

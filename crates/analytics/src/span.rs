@@ -5,7 +5,7 @@
 //! hour (a handful of calls says little about a month), and any span under a
 //! day is flagged as low confidence: it misses the daily rhythm.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Hours in the 30-day month all monthly figures use.
@@ -93,6 +93,43 @@ impl TimeSpan {
     }
 }
 
+const MS_PER_DAY: i64 = 86_400_000;
+
+/// Turns millisecond timestamps into `DateTime<Utc>` (what the catalogue's
+/// prices take) cheaply for rows in time order: the calendar date is
+/// computed once per day, not once per row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Clock {
+    day: Option<(i64, NaiveDate)>,
+}
+
+impl Clock {
+    pub(crate) fn at(&mut self, ts_ms: i64) -> DateTime<Utc> {
+        let day = ts_ms.div_euclid(MS_PER_DAY);
+        let ms = ts_ms.rem_euclid(MS_PER_DAY);
+        let date = match self.day {
+            Some((d, date)) if d == day => date,
+            _ => {
+                let Some(date) = Utc
+                    .timestamp_millis_opt(day * MS_PER_DAY)
+                    .single()
+                    .map(|t| t.date_naive())
+                else {
+                    return DateTime::default();
+                };
+                self.day = Some((day, date));
+                date
+            }
+        };
+        let time = NaiveTime::from_num_seconds_from_midnight_opt(
+            (ms / 1_000) as u32,
+            (ms % 1_000) as u32 * 1_000_000,
+        )
+        .unwrap_or_default();
+        NaiveDateTime::new(date, time).and_utc()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +146,23 @@ mod tests {
     fn a_week_scales_by_thirty_sevenths() {
         let s = TimeSpan::from_millis(0, 7 * 24 * 3_600_000);
         assert!((s.monthly(7.0) - 30.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn clock_agrees_with_chrono() {
+        let mut clock = Clock::default();
+        for ts in [
+            0i64,
+            1,
+            86_399_999,
+            86_400_000,
+            1_782_864_000_123,
+            1_782_950_399_999,
+            -1,
+            -86_400_001,
+        ] {
+            assert_eq!(clock.at(ts), Utc.timestamp_millis_opt(ts).unwrap(), "{ts}");
+        }
     }
 
     #[test]

@@ -37,6 +37,8 @@ enum Command {
     /// Run the auth service in this process (what `apex up` starts as a child), or administer it.
     #[command(name = "auth-service")]
     AuthService(auth_service::cli::Cli),
+    /// Run the backend in this process (what `apex up` starts as a child).
+    Backend(backend::cli::Cli),
     /// Analyse usage files offline: where the money goes and what to change.
     Analyze(analyze::AnalyzeArgs),
 }
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up { data_dir } => up::run(data_dir),
         Command::AuthService(args) => auth_service::cli::run(args),
+        Command::Backend(args) => backend::cli::run(args),
         Command::Analyze(args) => return analyze::run(args),
     };
     match result {

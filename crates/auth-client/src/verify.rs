@@ -24,6 +24,8 @@ pub struct VerifiedToken {
     pub role: String,
     /// Expiry, Unix seconds.
     pub exp: i64,
+    /// Issue time, Unix seconds (0 when the token carries none).
+    pub iat: i64,
     /// Token id.
     pub jti: String,
 }
@@ -43,6 +45,8 @@ pub(crate) struct Claims {
     sid: String,
     jti: String,
     exp: i64,
+    #[serde(default)]
+    iat: i64,
     email: String,
     role: String,
 }
@@ -120,6 +124,7 @@ pub(crate) fn check(
         email: c.email,
         role: c.role,
         exp: c.exp,
+        iat: c.iat,
         jti: c.jti,
     })
 }

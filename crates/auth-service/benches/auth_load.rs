@@ -1059,7 +1059,7 @@ fn verify_loops(
     ] {
         let start = Instant::now();
         let mut n = 0u64;
-        while n < 10_000_000 && (n % 256 != 0 || start.elapsed() < budget) {
+        while n < 10_000_000 && (!n.is_multiple_of(256) || start.elapsed() < budget) {
             if !f(std::hint::black_box(token)) {
                 return Err(BenchError::Setup("verification failed inside the loop"));
             }

@@ -11,6 +11,7 @@ use crate::recommendation::{
     push_sample, usd,
 };
 use crate::scan::{self, Scan};
+use crate::span::Clock;
 use crate::stats::median;
 use serde::{Deserialize, Serialize};
 use usage::dataset::Row;
@@ -208,6 +209,7 @@ impl OversizedScan<'_> {
         let limit = |med: u64, floor: u64| ((med as f64 * input.multiplier) as u64).max(floor);
         let target = |med: u64| ((med as f64 * input.trim_to_multiple) as u64).max(1);
         let mut accs: Vec<Acc> = vec![Acc::default(); n];
+        let mut clock = Clock::default();
         for (n_done, &i) in candidates.iter().enumerate() {
             if n_done % CHUNK == 0 {
                 ctx.check_cancelled()?;
@@ -246,7 +248,7 @@ impl OversizedScan<'_> {
             a.max_in = a.max_in.max(t.input_total());
             a.max_out = a.max_out.max(t.output);
             a.cost += cost;
-            a.trimmed += catalogue.cost(m, row.timestamp(), &trimmed, 1).total();
+            a.trimmed += catalogue.cost(m, clock.at(row.ts_ms), &trimmed, 1).total();
             if let Some(l) = row.latency() {
                 a.latency_over.0 += u64::from(l);
                 a.latency_over.1 += 1;

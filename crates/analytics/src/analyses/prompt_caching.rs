@@ -19,6 +19,7 @@ use crate::recommendation::{
     push_sample, usd,
 };
 use crate::scan::{self, Scan};
+use crate::span::Clock;
 use crate::stats::{FastMap, KeyGroups, combine, fast_map};
 use chrono::{DateTime, Utc};
 use pricing::{Catalogue, ModelRef};
@@ -184,6 +185,7 @@ pub(crate) struct PromptCachingScan<'a> {
     index: FastMap<u64, u32>,
     groups: Vec<Group>,
     in_order: bool,
+    clock: Clock,
 }
 
 impl<'a> PromptCachingScan<'a> {
@@ -239,6 +241,7 @@ impl<'a> PromptCachingScan<'a> {
             index: fast_map(),
             groups: Vec::new(),
             in_order: true,
+            clock: Clock::default(),
         })
     }
 }
@@ -291,7 +294,7 @@ impl Scan for PromptCachingScan<'_> {
             }
             let group = &mut self.groups[g as usize];
             let r = self.rules[group.slot as usize];
-            replay(group, r, view, catalogue, i, row);
+            replay(group, r, view, catalogue, &mut self.clock, i, row);
         }
     }
 }
@@ -345,6 +348,7 @@ impl PromptCachingScan<'_> {
                 }
             }
             let mut order: Vec<(i64, u32)> = Vec::new();
+            let mut clock = Clock::default();
             keys.for_each_group(
                 2,
                 || ctx.check_cancelled(),
@@ -366,6 +370,7 @@ impl PromptCachingScan<'_> {
                             r_rules,
                             view,
                             catalogue,
+                            &mut clock,
                             r as usize,
                             &ds.rows[r as usize],
                         );
@@ -502,6 +507,7 @@ fn replay(
     r: SlotRules,
     view: &PricedView,
     catalogue: &Catalogue,
+    clock: &mut Clock,
     i: usize,
     row: &Row,
 ) {
@@ -533,7 +539,7 @@ fn replay(
         sim.cache_write_5m += cacheable;
         g.writes += 1;
     }
-    g.cost_sim += catalogue.cost(m, row.timestamp(), &sim, 1).total();
+    g.cost_sim += catalogue.cost(m, clock.at(row.ts_ms), &sim, 1).total();
     push_sample(&mut g.sample, i);
 }
 

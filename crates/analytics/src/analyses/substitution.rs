@@ -11,6 +11,7 @@ use crate::recommendation::{
     push_sample, usd,
 };
 use crate::scan::{self, Scan};
+use crate::span::Clock;
 use crate::stats::{FastMap, fast_map};
 use pricing::ModelRef;
 use serde::{Deserialize, Serialize};
@@ -371,6 +372,7 @@ impl SubstitutionScan<'_> {
                 chosen_of.insert(segment_key(seg.feature, seg.slot), ci);
             }
             let mut last: Option<(u64, Option<usize>)> = None;
+            let mut clock = Clock::default();
             for (chunk_no, rows) in ds.rows.chunks(CHUNK).enumerate() {
                 ctx.check_cancelled()?;
                 for (k, row) in rows.iter().enumerate() {
@@ -391,7 +393,7 @@ impl SubstitutionScan<'_> {
                     if let Some(ci) = chosen {
                         let c = &mut choices[ci];
                         c.repriced += catalogue
-                            .cost(c.to, row.timestamp(), &row.tokens, row.calls.max(1))
+                            .cost(c.to, clock.at(row.ts_ms), &row.tokens, row.calls.max(1))
                             .total();
                         c.repriced_current += cost;
                     }

@@ -140,13 +140,20 @@ fn the_fused_full_analysis_matches_each_tool_alone() {
     let report = full_analysis(&ctx).unwrap();
     let toolbox = analytics::Toolbox::new();
     for (summary, spec) in report.analyses.iter().zip(analytics::tools()) {
-        let alone = toolbox.call(spec.name, serde_json::Value::Null, &ctx).unwrap();
+        let alone = toolbox
+            .call(spec.name, serde_json::Value::Null, &ctx)
+            .unwrap();
         assert_eq!(summary.tool, spec.name);
         assert_eq!(summary.summary, alone.summary, "{}", spec.name);
         if let Some(rec) = alone.recommendation {
             assert!(report.recommendations.contains(&rec), "{}", spec.name);
         }
     }
-    let breakdown = toolbox.call("spend_breakdown", serde_json::Value::Null, &ctx).unwrap();
-    assert_eq!(serde_json::to_value(&report.breakdown).unwrap(), breakdown.result);
+    let breakdown = toolbox
+        .call("spend_breakdown", serde_json::Value::Null, &ctx)
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&report.breakdown).unwrap(),
+        breakdown.result
+    );
 }

@@ -48,7 +48,7 @@ impl FromRequestParts<AppState> for Authenticated {
             VerifyError::Unavailable(_) => ApiError::AuthUnavailable,
             other => ApiError::InvalidToken(other.code()),
         })?;
-        let principal = Principal { user_id: verified.user_id, session_id: verified.session_id, issued_at: verified.exp - 15 * 60 };
+        let principal = Principal { user_id: verified.user_id, session_id: verified.session_id, issued_at: verified.iat };
         if state.revocations.is_revoked(&principal) {
             return Err(ApiError::SessionRevoked);
         }

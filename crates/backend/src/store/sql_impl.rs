@@ -22,13 +22,17 @@
 //!   writer of the same run waits for the first to commit, then re-evaluates
 //!   the condition and the increment against the committed row, so `seq`s are
 //!   gap-free and nothing is appended after the run finished;
-//! - `accept_message` bumps the thread row first (serialising messages of one
-//!   thread) and, for a race across threads, turns the unique violation on
-//!   `(user_id, client_msg_id)` into a re-read of the winner's message and run;
+//! - `accept_message` checks for an earlier message with the same
+//!   `(user_id, client_msg_id)`, then inserts; when a concurrent call commits
+//!   the same id in between, the unique index refuses the second insert and
+//!   the violation becomes a re-read of the winner's message and run;
 //! - `delete_thread` locks the thread, then its runs, before deleting, so a
 //!   concurrent append or accept either commits first (and is deleted with the
-//!   thread) or finds the thread or run gone afterwards. Locks are always taken
-//!   thread before run, never the reverse, so these writers cannot deadlock;
+//!   thread) or finds the thread or run gone afterwards. No writer holds a run
+//!   while waiting for a conflicting lock on its thread (`finish_run` takes only
+//!   the KEY SHARE lock of the answer's foreign key, which the thread lock
+//!   `delete_thread` holds while it waits for the runs does not block), so
+//!   these writers cannot deadlock;
 //! - `redeem_ticket` is one `UPDATE ... WHERE used_at IS NULL`: the loser of
 //!   two concurrent redeems waits for the winner and then matches no row.
 
@@ -149,12 +153,11 @@ macro_rules! impl_backend_store {
                 /// Why a run could not be claimed for writing: it finished, or it
                 /// does not exist.
                 async fn not_running(conn: &mut Conn, id: &str) -> StoreResult<StoreError> {
-                    let exists: Option<i64> =
-                        sqlx::query_scalar("SELECT 1 FROM runs WHERE id = $1")
-                            .bind(id)
-                            .fetch_optional(conn)
-                            .await?;
-                    Ok(StoreError::Conflict(if exists.is_some() {
+                    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE id = $1")
+                        .bind(id)
+                        .fetch_one(conn)
+                        .await?;
+                    Ok(StoreError::Conflict(if found > 0 {
                         "run_finished"
                     } else {
                         "run_not_found"
@@ -368,9 +371,9 @@ macro_rules! impl_backend_store {
                     match Self::insert_message(&mut tx, &message).await {
                         Ok(()) => {}
                         Err(err) if rows::is_client_msg_id_conflict(&err) => {
-                            // A concurrent call with the same id (in another thread,
-                            // else the thread's row lock had serialised us) committed
-                            // between our check and our insert: answer with its rows.
+                            // A concurrent call with the same id committed between our
+                            // check and our insert (PostgreSQL only: SQLite's write lock
+                            // serialises the whole transaction): answer with its rows.
                             tx.rollback().await?;
                             let mut conn = self.pool.acquire().await?;
                             return Self::accepted_before(&mut conn, &user_id, &msg.client_msg_id)

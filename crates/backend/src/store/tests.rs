@@ -101,6 +101,7 @@ conformance_suite!(
     concurrent_append_and_finish_never_append_after_finish,
     set_run_report_stores_and_replaces,
     delete_thread_cascades_and_is_owner_only,
+    concurrent_delete_thread_leaves_nothing_behind,
     datasets_create_list_and_ownership,
     delete_dataset_clears_threads,
     tickets_redeem_once_before_expiry,
@@ -188,8 +189,13 @@ fn random_hash() -> [u8; 32] {
     hash
 }
 
+/// Whether `result` is `Conflict(code)`; prints what it was otherwise.
 fn is_conflict(result: &Result<impl std::fmt::Debug, StoreError>, code: &str) -> bool {
-    matches!(result, Err(StoreError::Conflict(c)) if *c == code)
+    let matched = matches!(result, Err(StoreError::Conflict(c)) if *c == code);
+    if !matched {
+        eprintln!("expected Conflict({code:?}), got {result:?}");
+    }
+    matched
 }
 
 // --- threads ---
@@ -206,7 +212,11 @@ async fn thread_create_and_lookup_is_owner_only(store: Arc<dyn BackendStore>) {
     store.create_thread(&t).await.unwrap();
 
     assert_eq!(store.thread(alice, t.id).await.unwrap(), Some(t.clone()));
-    assert_eq!(store.thread(bob, t.id).await.unwrap(), None, "another user's thread");
+    assert_eq!(
+        store.thread(bob, t.id).await.unwrap(),
+        None,
+        "another user's thread"
+    );
     assert_eq!(store.thread(alice, Uuid::new_v4()).await.unwrap(), None);
     assert!(store.list_threads(bob, 10, None).await.unwrap().is_empty());
 }
@@ -270,12 +280,22 @@ async fn update_thread_title_and_dataset(store: Arc<dyn BackendStore>) {
     );
     let got = store.thread(user, t.id).await.unwrap().unwrap();
     assert_eq!(
-        (got.title.as_str(), got.dataset_id, got.updated_at, got.created_at),
+        (
+            got.title.as_str(),
+            got.dataset_id,
+            got.updated_at,
+            got.created_at
+        ),
         ("Renamed", Some(ds), NOW + 1, NOW)
     );
 
     // None keeps, Some(None) clears.
-    assert!(store.update_thread(user, t.id, None, None, NOW + 2).await.unwrap());
+    assert!(
+        store
+            .update_thread(user, t.id, None, None, NOW + 2)
+            .await
+            .unwrap()
+    );
     let got = store.thread(user, t.id).await.unwrap().unwrap();
     assert_eq!((got.title.as_str(), got.dataset_id), ("Renamed", Some(ds)));
     assert!(
@@ -490,7 +510,11 @@ async fn concurrent_accept_message_across_threads_one_new(store: Arc<dyn Backend
         let (new, dups): (Vec<_>, Vec<_>) = outcomes
             .into_iter()
             .partition(|o| matches!(o, Accepted::New { .. }));
-        assert_eq!(new.len(), 1, "round {round}: exactly one accept must be new");
+        assert_eq!(
+            new.len(),
+            1,
+            "round {round}: exactly one accept must be new"
+        );
         let Accepted::New { message, run } = &new[0] else {
             unreachable!("partitioned on New");
         };
@@ -507,7 +531,10 @@ async fn concurrent_accept_message_across_threads_one_new(store: Arc<dyn Backend
         for t in &threads {
             stored += store.messages(t.id, 10, None).await.unwrap().len();
         }
-        assert_eq!(stored, 1, "round {round}: one message stored in all threads");
+        assert_eq!(
+            stored, 1,
+            "round {round}: one message stored in all threads"
+        );
         assert_eq!(store.running_runs(user).await.unwrap(), round + 1);
     }
 }
@@ -569,7 +596,13 @@ async fn messages_order_and_paginate(store: Arc<dyn BackendStore>) {
             .is_empty()
     );
     let other_msg = store.messages(other.id, 1, None).await.unwrap()[0].id;
-    assert!(store.messages(t.id, 10, Some(other_msg)).await.unwrap().is_empty());
+    assert!(
+        store
+            .messages(t.id, 10, Some(other_msg))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // --- runs and events ---
@@ -584,7 +617,11 @@ async fn run_lookup_is_owner_only_and_counts_running(store: Arc<dyn BackendStore
     let r3 = start_run(store.as_ref(), &tb, NOW + 3).await;
 
     assert_eq!(store.run(alice, r1.id).await.unwrap(), Some(r1.clone()));
-    assert_eq!(store.run(bob, r1.id).await.unwrap(), None, "another user's run");
+    assert_eq!(
+        store.run(bob, r1.id).await.unwrap(),
+        None,
+        "another user's run"
+    );
     assert_eq!(store.run(alice, Uuid::new_v4()).await.unwrap(), None);
     assert_eq!(store.running_runs(alice).await.unwrap(), 2);
     assert_eq!(store.running_runs(bob).await.unwrap(), 1);
@@ -595,7 +632,15 @@ async fn run_lookup_is_owner_only_and_counts_running(store: Arc<dyn BackendStore
     );
 
     store
-        .finish_run(r1.id, RunStatus::Cancelled, Some("stop_run"), None, None, None, NOW + 9)
+        .finish_run(
+            r1.id,
+            RunStatus::Cancelled,
+            Some("stop_run"),
+            None,
+            None,
+            None,
+            NOW + 9,
+        )
         .await
         .unwrap();
     assert_eq!(store.running_runs(alice).await.unwrap(), 1);
@@ -628,7 +673,12 @@ async fn append_event_numbers_from_one_and_pages(store: Arc<dyn BackendStore>) {
     }
     // Another run counts on its own.
     let first_other = store
-        .append_event(other.id, "agent_started", &json!({"agent": "supervisor"}), NOW)
+        .append_event(
+            other.id,
+            "agent_started",
+            &json!({"agent": "supervisor"}),
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(first_other.seq, 1);
@@ -637,7 +687,13 @@ async fn append_event_numbers_from_one_and_pages(store: Arc<dyn BackendStore>) {
     assert_eq!(store.events(run.id, 3, 2).await.unwrap(), written[3..5]);
     assert_eq!(store.events(run.id, 5, 100).await.unwrap(), written[5..]);
     assert!(store.events(run.id, 7, 100).await.unwrap().is_empty());
-    assert!(store.events(Uuid::new_v4(), 0, 100).await.unwrap().is_empty());
+    assert!(
+        store
+            .events(Uuid::new_v4(), 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         store
             .run(t.user_id, run.id)
@@ -719,7 +775,15 @@ async fn append_event_refused_after_finish_and_for_unknown_run(store: Arc<dyn Ba
         .await
         .unwrap();
     store
-        .finish_run(run.id, RunStatus::Failed, Some("boom"), None, None, None, NOW)
+        .finish_run(
+            run.id,
+            RunStatus::Failed,
+            Some("boom"),
+            None,
+            None,
+            None,
+            NOW,
+        )
         .await
         .unwrap();
     assert!(is_conflict(
@@ -756,7 +820,11 @@ async fn finish_run_with_answer_and_report(store: Arc<dyn BackendStore>) {
             .await
             .unwrap();
     }
-    let answer = answer_for(&run, "## Save 31%\nMove triage to a smaller model.", NOW + MINUTE);
+    let answer = answer_for(
+        &run,
+        "## Save 31%\nMove triage to a smaller model.",
+        NOW + MINUTE,
+    );
     let report = json!({"recommendations": [{"title": "smaller model", "monthly_savings_usd": 1234.5,
         "confidence": "high", "evidence": ["62% of calls are short"]}]});
 
@@ -902,7 +970,15 @@ async fn finish_run_refuses_running_status_and_unknown_run(store: Arc<dyn Backen
     assert!(is_conflict(&result, "status_not_terminal"));
     assert_eq!(store.run(user, run.id).await.unwrap(), Some(run));
     let result = store
-        .finish_run(Uuid::new_v4(), RunStatus::Failed, None, None, None, None, NOW)
+        .finish_run(
+            Uuid::new_v4(),
+            RunStatus::Failed,
+            None,
+            None,
+            None,
+            None,
+            NOW,
+        )
         .await;
     assert!(is_conflict(&result, "run_not_found"));
 }
@@ -1045,7 +1121,15 @@ async fn set_run_report_stores_and_replaces(store: Arc<dyn BackendStore>) {
     let running = start_run(store.as_ref(), &t, NOW).await;
     store.set_run_report(running.id, &second).await.unwrap();
     store
-        .finish_run(running.id, RunStatus::Completed, None, None, None, None, NOW)
+        .finish_run(
+            running.id,
+            RunStatus::Completed,
+            None,
+            None,
+            None,
+            None,
+            NOW,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1089,34 +1173,109 @@ async fn delete_thread_cascades_and_is_owner_only(store: Arc<dyn BackendStore>) 
         .append_event(kept_run.id, "agent_started", &json!({}), NOW)
         .await
         .unwrap();
+    let doomed_client_id = store.messages(doomed.id, 1, None).await.unwrap()[0]
+        .client_msg_id
+        .clone()
+        .unwrap();
 
     assert!(
-        !store.delete_thread(Uuid::new_v4(), doomed.id).await.unwrap(),
+        !store
+            .delete_thread(Uuid::new_v4(), doomed.id)
+            .await
+            .unwrap(),
         "another user cannot delete it"
     );
     assert!(store.thread(user, doomed.id).await.unwrap().is_some());
 
     assert!(store.delete_thread(user, doomed.id).await.unwrap());
     assert_eq!(store.thread(user, doomed.id).await.unwrap(), None);
-    assert!(store.messages(doomed.id, 100, None).await.unwrap().is_empty());
+    assert!(
+        store
+            .messages(doomed.id, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     for run in &doomed_runs {
         assert_eq!(store.run(user, run.id).await.unwrap(), None);
         assert!(store.events(run.id, 0, 100).await.unwrap().is_empty());
     }
-    assert!(!store.delete_thread(user, doomed.id).await.unwrap(), "already gone");
+    assert!(
+        !store.delete_thread(user, doomed.id).await.unwrap(),
+        "already gone"
+    );
 
     // The other thread is untouched.
     assert!(store.thread(user, kept.id).await.unwrap().is_some());
     assert_eq!(store.messages(kept.id, 100, None).await.unwrap().len(), 1);
     assert_eq!(store.events(kept_run.id, 0, 100).await.unwrap().len(), 1);
-    assert_eq!(store.all_running_runs().await.unwrap(), vec![kept_run]);
+    let running: Vec<Uuid> = store
+        .all_running_runs()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(running, vec![kept_run.id]);
 
     // The deleted thread's client ids can be used again.
-    let reused = user_message(&kept, &doomed_runs[1].message_id.to_string(), NOW);
+    let reused = user_message(&kept, &doomed_client_id, NOW);
     assert!(matches!(
         store.accept_message(&reused).await.unwrap(),
         Accepted::New { .. }
     ));
+}
+
+/// A thread deleted while its run appends events and new messages arrive:
+/// the delete succeeds, every write either landed before it (and was deleted
+/// with the thread) or was refused, and nothing of the thread remains.
+async fn concurrent_delete_thread_leaves_nothing_behind(store: Arc<dyn BackendStore>) {
+    const WRITERS: usize = 3;
+    const ACCEPTORS: usize = 3;
+    let user = Uuid::new_v4();
+    for round in 0..3 {
+        let t = new_thread(store.as_ref(), user, NOW).await;
+        let run = start_run(store.as_ref(), &t, NOW).await;
+        let mut writers = Vec::new();
+        for _ in 0..WRITERS {
+            let store = store.clone();
+            writers.push(tokio::spawn(async move {
+                for _ in 0..100 {
+                    match store
+                        .append_event(run.id, "agent_thinking", &json!({}), NOW)
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict("run_not_found")) => break,
+                        Err(e) => panic!("append: unexpected error {e:?}"),
+                    }
+                }
+            }));
+        }
+        for i in 0..ACCEPTORS {
+            let store = store.clone();
+            let msg = user_message(&t, &format!("late-{round}-{i}"), NOW + 1);
+            writers.push(tokio::spawn(async move {
+                match store.accept_message(&msg).await {
+                    Ok(Accepted::New { .. }) | Err(StoreError::Conflict("thread_not_found")) => {}
+                    other => panic!("accept: unexpected outcome {other:?}"),
+                }
+            }));
+        }
+        let deleted = store.delete_thread(user, t.id).await;
+        assert!(
+            matches!(deleted, Ok(true)),
+            "round {round}: delete failed: {deleted:?}"
+        );
+        for w in writers {
+            w.await.expect("writer");
+        }
+        assert_eq!(store.thread(user, t.id).await.unwrap(), None);
+        assert!(store.messages(t.id, 100, None).await.unwrap().is_empty());
+        assert!(store.events(run.id, 0, 1_000).await.unwrap().is_empty());
+        assert_eq!(store.run(user, run.id).await.unwrap(), None);
+        assert_eq!(store.running_runs(user).await.unwrap(), 0);
+    }
 }
 
 // --- datasets ---
@@ -1133,9 +1292,19 @@ async fn datasets_create_list_and_ownership(store: Arc<dyn BackendStore>) {
         store.create_dataset(ds).await.unwrap();
     }
 
-    assert_eq!(store.dataset(alice, older.id).await.unwrap(), Some(older.clone()));
-    assert_eq!(store.dataset(alice, newer.id).await.unwrap(), Some(newer.clone()));
-    assert_eq!(store.dataset(alice, bobs.id).await.unwrap(), None, "another user's dataset");
+    assert_eq!(
+        store.dataset(alice, older.id).await.unwrap(),
+        Some(older.clone())
+    );
+    assert_eq!(
+        store.dataset(alice, newer.id).await.unwrap(),
+        Some(newer.clone())
+    );
+    assert_eq!(
+        store.dataset(alice, bobs.id).await.unwrap(),
+        None,
+        "another user's dataset"
+    );
     assert_eq!(
         store.list_datasets(alice).await.unwrap(),
         vec![newer.clone(), older.clone()],
@@ -1171,12 +1340,22 @@ async fn delete_dataset_clears_threads(store: Arc<dyn BackendStore>) {
     assert_eq!(cleared.dataset_id, None);
     assert_eq!(cleared.updated_at, NOW + 1, "updated_at is left alone");
     assert_eq!(
-        store.thread(user, on_keep.id).await.unwrap().unwrap().dataset_id,
+        store
+            .thread(user, on_keep.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .dataset_id,
         Some(keep.id)
     );
     // The run keeps naming the dataset it analysed.
     assert_eq!(
-        store.run(user, msg.run_id).await.unwrap().unwrap().dataset_id,
+        store
+            .run(user, msg.run_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .dataset_id,
         Some(ds.id)
     );
 }
@@ -1195,8 +1374,15 @@ async fn tickets_redeem_once_before_expiry(store: Arc<dyn BackendStore>) {
         store.redeem_ticket(&hash, NOW).await.unwrap(),
         Some((user, session))
     );
-    assert_eq!(store.redeem_ticket(&hash, NOW).await.unwrap(), None, "single use");
-    assert_eq!(store.redeem_ticket(&random_hash(), NOW).await.unwrap(), None);
+    assert_eq!(
+        store.redeem_ticket(&hash, NOW).await.unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store.redeem_ticket(&random_hash(), NOW).await.unwrap(),
+        None
+    );
 
     let expiring = random_hash();
     store
@@ -1204,7 +1390,10 @@ async fn tickets_redeem_once_before_expiry(store: Arc<dyn BackendStore>) {
         .await
         .unwrap();
     assert_eq!(
-        store.redeem_ticket(&expiring, NOW + 30 * SECOND).await.unwrap(),
+        store
+            .redeem_ticket(&expiring, NOW + 30 * SECOND)
+            .await
+            .unwrap(),
         None,
         "expires_at must be strictly after now"
     );
@@ -1254,7 +1443,11 @@ async fn concurrent_redeem_exactly_one_wins(store: Arc<dyn BackendStore>) {
                 wins.push(owner);
             }
         }
-        assert_eq!(wins, vec![(user, session)], "round {round}: exactly one redeem wins");
+        assert_eq!(
+            wins,
+            vec![(user, session)],
+            "round {round}: exactly one redeem wins"
+        );
     }
 }
 
@@ -1264,7 +1457,10 @@ async fn purge_tickets_deletes_only_expired(store: Arc<dyn BackendStore>) {
     let expired = random_hash();
     let used_expired = random_hash();
     let live = random_hash();
-    store.create_ticket(&expired, user, session, NOW - 1).await.unwrap();
+    store
+        .create_ticket(&expired, user, session, NOW - 1)
+        .await
+        .unwrap();
     store
         .create_ticket(&used_expired, user, session, NOW - 1)
         .await
@@ -1274,7 +1470,10 @@ async fn purge_tickets_deletes_only_expired(store: Arc<dyn BackendStore>) {
         .await
         .unwrap()
         .expect("redeemed while valid");
-    store.create_ticket(&live, user, session, NOW + 1).await.unwrap();
+    store
+        .create_ticket(&live, user, session, NOW + 1)
+        .await
+        .unwrap();
 
     assert_eq!(store.purge_tickets(NOW).await.unwrap(), 2);
     assert_eq!(store.purge_tickets(NOW).await.unwrap(), 0);
@@ -1284,7 +1483,10 @@ async fn purge_tickets_deletes_only_expired(store: Arc<dyn BackendStore>) {
         "the live ticket survived"
     );
     // The purged hash can be stored again (it is really gone).
-    store.create_ticket(&expired, user, session, NOW + 1).await.unwrap();
+    store
+        .create_ticket(&expired, user, session, NOW + 1)
+        .await
+        .unwrap();
 }
 
 // --- values ---
@@ -1310,7 +1512,7 @@ async fn json_documents_round_trip(store: Arc<dyn BackendStore>) {
     assert_eq!(store.events(run.id, 0, 10).await.unwrap(), vec![event]);
 
     let content = "multi\nline 'quoted' \"text\" with ünicode ✓";
-    let answer = answer_for(&run, content, NOW);
+    let answer = answer_for(&run, content, NOW + 1);
     store
         .finish_run(
             run.id,
@@ -1323,8 +1525,14 @@ async fn json_documents_round_trip(store: Arc<dyn BackendStore>) {
         )
         .await
         .unwrap();
-    assert_eq!(store.run(user, run.id).await.unwrap().unwrap().report, Some(payload));
-    assert_eq!(store.messages(t.id, 10, None).await.unwrap()[1].content, content);
+    assert_eq!(
+        store.run(user, run.id).await.unwrap().unwrap().report,
+        Some(payload)
+    );
+    assert_eq!(
+        store.messages(t.id, 10, None).await.unwrap()[1].content,
+        content
+    );
 }
 
 async fn negative_limits_read_as_zero(store: Arc<dyn BackendStore>) {

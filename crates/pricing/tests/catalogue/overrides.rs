@@ -6,13 +6,28 @@ use pricing::PricingError;
 use std::path::PathBuf;
 use usage::TokenCounts;
 
-/// Writes `text` to a file unique to this test and returns its path.
-fn write(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("apex-pricing-tests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+/// A file unique to this test process, removed when dropped.
+struct TempFile(PathBuf);
+
+impl std::ops::Deref for TempFile {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Writes `text` to a temporary file named `name`.
+fn write(name: &str, text: &str) -> TempFile {
+    let path =
+        std::env::temp_dir().join(format!("apex-pricing-test-{}-{name}", std::process::id()));
     std::fs::write(&path, text).unwrap();
-    path
+    TempFile(path)
 }
 
 fn million_in_and_out() -> TokenCounts {
@@ -46,7 +61,7 @@ requests_kcount = 0.5
 "#,
     );
     let c = catalogue().with_overrides(&path).unwrap();
-    assert_eq!(c.override_files(), std::slice::from_ref(&path));
+    assert_eq!(c.override_files(), std::slice::from_ref(&path.0));
 
     let ft = c.resolve(None, "ft:gpt-4o-mini:acme:7x9").unwrap();
     assert_eq!(c.info(ft).provider_id, "openai");

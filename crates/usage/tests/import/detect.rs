@@ -101,4 +101,5 @@ fn import_path_detects_the_format_and_names_unknown_files() {
         matches!(err, usage::ImportError::Open { .. }) && err.to_string().contains("missing.jsonl"),
         "{err}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -1,0 +1,5 @@
+//! End-to-end tests: the real auth service binary, the backend on port 0,
+//! real HTTP and WebSocket; the golden path and its failure modes.
+
+mod golden;
+mod harness;
