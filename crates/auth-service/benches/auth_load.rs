@@ -27,6 +27,7 @@
 //! cargo bench -p auth-service --bench auth_load -- --postgres   # PostgreSQL (APEX_TEST_POSTGRES_URL)
 //! cargo bench -p auth-service --bench auth_load -- --quick      # short phases
 //! cargo bench -p auth-service --bench auth_load -- --only d,e --clients 16
+//! cargo bench -p auth-service --bench auth_load -- --only c --pool 16 --hash-queue 8   # diagnostics
 //! ```
 
 use auth_service::Application;
@@ -104,6 +105,17 @@ struct Args {
     only: Vec<char>,
     /// Clients for the refresh and introspection phases.
     clients: usize,
+    /// Overrides `database_max_connections` (diagnostics; default: the service's default).
+    pool: Option<u32>,
+    /// Overrides `hash_queue` (diagnostics; default: the service's default).
+    hash_queue: Option<usize>,
+}
+
+/// Parses a flag's numeric value.
+fn number<T: std::str::FromStr>(value: Option<String>, flag: &str) -> Result<T> {
+    value
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| BenchError::Usage(format!("{flag} needs a number")))
 }
 
 impl Args {
@@ -113,6 +125,8 @@ impl Args {
             quick: false,
             only: Vec::new(),
             clients: ACCOUNTS,
+            pool: None,
+            hash_queue: None,
         };
         let mut it = std::env::args().skip(1);
         while let Some(a) = it.next() {
@@ -141,11 +155,13 @@ impl Args {
                             BenchError::Usage(format!("--clients must be 1..={ACCOUNTS}"))
                         })?;
                 }
+                "--pool" => args.pool = Some(number(it.next(), "--pool")?),
+                "--hash-queue" => args.hash_queue = Some(number(it.next(), "--hash-queue")?),
                 // `cargo bench` passes `--bench` to harness-less benches.
                 "--bench" => {}
                 other => {
                     return Err(BenchError::Usage(format!(
-                        "unknown argument {other:?}; use [--postgres|--sqlite] [--quick] [--only a,b,..] [--clients N]"
+                        "unknown argument {other:?}; use [--postgres|--sqlite] [--quick] [--only a,b,..] [--clients N] [--pool N] [--hash-queue N]"
                     )));
                 }
             }
@@ -188,7 +204,13 @@ fn main() -> Result<()> {
     };
     let db = server_rt.block_on(TestDatabase::create(backend))?;
     let data_dir = std::env::temp_dir().join(format!("apex-auth-bench-{}", std::process::id()));
-    let config = bench_config(&data_dir, db.url());
+    let mut config = bench_config(&data_dir, db.url());
+    if let Some(n) = args.pool {
+        config.database_max_connections = n;
+    }
+    if let Some(n) = args.hash_queue {
+        config.hash_queue = n;
+    }
     let app = server_rt.block_on(Application::build_with_clock(
         config.clone(),
         Arc::new(SystemClock),
@@ -438,7 +460,7 @@ fn phase_hash(params: auth_service::config::Argon2Params, concurrency: usize) ->
     let median = times[times.len() / 2];
     let ceiling = concurrency as f64 / median.as_secs_f64();
     println!(
-        "(a) argon2id m={} KiB t={} p={}: median {:.1} ms, min {:.1} ms, max {:.1} ms over {} hashes (one thread, idle machine); \
+        "(a) argon2id m={} KiB t={} p={}: median {:.1} ms, min {:.1} ms, max {:.1} ms over {} hashes (one thread, before any load); \
          with hash_concurrency={concurrency} the login ceiling is about {ceiling:.0}/s",
         params.memory_kib,
         params.iterations,
@@ -544,6 +566,13 @@ impl Load {
             self.statuses()
         );
         println!("    cpu (cores busy): {}", self.cpu);
+        if !lat.is_empty() {
+            let per_request = self.cpu.serving() * self.window.as_secs_f64() / lat.len() as f64;
+            println!(
+                "    serving cpu per ok request: {:.3} ms (server runtime + sqlite threads + postgres)",
+                per_request * 1000.0
+            );
+        }
     }
 }
 
@@ -1159,18 +1188,34 @@ async fn phase_timing(ctx: &Ctx, http: &reqwest::Client, emails: &[String]) -> R
 
 // ---------------------------------------------------------------- CPU accounting from /proc
 
-/// CPU ticks per thread of this process, and of the whole machine.
+/// CPU ticks per thread of this process, of the PostgreSQL server processes, and of the
+/// whole machine.
 struct CpuSnapshot {
     at: Instant,
     threads: BTreeMap<u32, (String, u64)>,
+    postgres: BTreeMap<u32, u64>,
     machine_busy: u64,
 }
 
 /// Cores busy per thread group over an interval.
 struct CpuUsage {
     groups: Vec<(&'static str, f64)>,
+    postgres: f64,
     others: f64,
     idle: f64,
+}
+
+impl CpuUsage {
+    /// Cores spent serving: the server runtime, SQLite's connection threads and PostgreSQL.
+    fn serving(&self) -> f64 {
+        self.postgres
+            + self
+                .groups
+                .iter()
+                .filter(|(g, _)| *g == SERVER_GROUP || *g == SQLITE_GROUP)
+                .map(|(_, c)| c)
+                .sum::<f64>()
+    }
 }
 
 impl std::fmt::Display for CpuUsage {
@@ -1178,9 +1223,12 @@ impl std::fmt::Display for CpuUsage {
         for (name, cores) in &self.groups {
             write!(f, "{name} {cores:.2}, ")?;
         }
+        if self.postgres > 0.0 {
+            write!(f, "postgres processes {:.2}, ", self.postgres)?;
+        }
         write!(
             f,
-            "other processes {:.2}, idle {:.2}",
+            "other processes (not this benchmark) {:.2}, idle {:.2}",
             self.others, self.idle
         )
     }
@@ -1189,40 +1237,45 @@ impl std::fmt::Display for CpuUsage {
 /// Linux's USER_HZ, the unit of `/proc` CPU times (100 on every mainstream architecture).
 const TICKS_PER_SEC: f64 = 100.0;
 
+/// The name and user + system CPU ticks of a `/proc/<pid>` or `/proc/<pid>/task/<tid>` entry.
+fn proc_ticks(dir: &std::path::Path) -> Option<(String, u64)> {
+    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+    let (head, rest) = stat.rsplit_once(')')?;
+    let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
+    // Fields after the parenthesised name: state is [0], utime [11], stime [12].
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime = fields.get(11)?.parse::<u64>().ok()?;
+    let stime = fields.get(12)?.parse::<u64>().ok()?;
+    Some((comm, utime + stime))
+}
+
+/// Numeric entries (pids or tids) of a `/proc` directory.
+fn proc_entries(dir: &str) -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let id = e.file_name().to_str()?.parse::<u32>().ok()?;
+            Some((id, e.path()))
+        })
+        .collect()
+}
+
 impl CpuSnapshot {
     fn take() -> CpuSnapshot {
-        let mut threads = BTreeMap::new();
-        if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-            for entry in dir.flatten() {
-                let Some(tid) = entry
-                    .file_name()
-                    .to_str()
-                    .and_then(|s| s.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                let path: PathBuf = entry.path();
-                let comm = std::fs::read_to_string(path.join("comm"))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-                // Fields after the parenthesised name: state is [0], utime [11], stime [12].
-                let fields: Vec<&str> = stat
-                    .rsplit_once(')')
-                    .map(|(_, rest)| rest.split_whitespace().collect())
-                    .unwrap_or_default();
-                let ticks = fields
-                    .get(11)
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0)
-                    + fields
-                        .get(12)
-                        .and_then(|v| v.parse::<u64>().ok())
-                        .unwrap_or(0);
-                threads.insert(tid, (comm, ticks));
-            }
-        }
+        let threads = proc_entries("/proc/self/task")
+            .into_iter()
+            .filter_map(|(tid, path)| Some((tid, proc_ticks(&path)?)))
+            .collect();
+        let postgres = proc_entries("/proc")
+            .into_iter()
+            .filter_map(|(pid, path)| {
+                let (comm, ticks) = proc_ticks(&path)?;
+                (comm == "postgres").then_some((pid, ticks))
+            })
+            .collect();
         let machine_busy = std::fs::read_to_string("/proc/stat")
             .ok()
             .and_then(|s| s.lines().next().map(str::to_owned))
@@ -1242,12 +1295,14 @@ impl CpuSnapshot {
         CpuSnapshot {
             at: Instant::now(),
             threads,
+            postgres,
             machine_busy,
         }
     }
 
     fn since(&self, earlier: &CpuSnapshot) -> CpuUsage {
         let secs = (self.at - earlier.at).as_secs_f64().max(1e-3);
+        let cores_of = |ticks: u64| ticks as f64 / TICKS_PER_SEC / secs;
         let mut groups: BTreeMap<&'static str, u64> = BTreeMap::new();
         let mut own = 0u64;
         for (tid, (comm, ticks)) in &self.threads {
@@ -1256,26 +1311,33 @@ impl CpuSnapshot {
             own += delta;
             *groups.entry(group_of(comm)).or_default() += delta;
         }
+        let postgres: u64 = self
+            .postgres
+            .iter()
+            .map(|(pid, ticks)| {
+                ticks.saturating_sub(earlier.postgres.get(pid).copied().unwrap_or(0))
+            })
+            .sum();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        let machine =
-            self.machine_busy.saturating_sub(earlier.machine_busy) as f64 / TICKS_PER_SEC / secs;
-        let own_cores = own as f64 / TICKS_PER_SEC / secs;
+        let machine = cores_of(self.machine_busy.saturating_sub(earlier.machine_busy));
         CpuUsage {
-            groups: groups
-                .into_iter()
-                .map(|(g, t)| (g, t as f64 / TICKS_PER_SEC / secs))
-                .collect(),
-            others: (machine - own_cores).max(0.0),
+            groups: groups.into_iter().map(|(g, t)| (g, cores_of(t))).collect(),
+            postgres: cores_of(postgres),
+            others: (machine - cores_of(own) - cores_of(postgres)).max(0.0),
             idle: (cores - machine).max(0.0),
         }
     }
 }
 
+/// Thread groups that do the service's work (with the PostgreSQL processes).
+const SERVER_GROUP: &str = "server runtime (workers + argon2 pool)";
+const SQLITE_GROUP: &str = "sqlite connection threads";
+
 fn group_of(comm: &str) -> &'static str {
     if comm.starts_with("auth-server") {
-        "server runtime (workers + argon2 blocking pool)"
+        SERVER_GROUP
     } else if comm.starts_with("sqlx-sqlite") {
-        "sqlite connection threads"
+        SQLITE_GROUP
     } else if comm.starts_with("load-gen") {
         "load generator"
     } else if comm.starts_with("healthz-probe") {

@@ -26,24 +26,30 @@ pub struct InProcessBus {
 
 impl InProcessBus {
     pub fn new(capacity: usize) -> Self {
-        InProcessBus { capacity: capacity.max(16), channels: Mutex::new(HashMap::new()) }
+        InProcessBus {
+            capacity: capacity.max(16),
+            channels: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 impl EventBus for InProcessBus {
     fn publish(&self, user_id: Uuid, event: Arc<RunEventFrame>) {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(tx) = channels.get(&user_id) {
-            if tx.send(event).is_err() {
-                // nobody listens any more
-                channels.remove(&user_id);
-            }
+        // A send error means nobody listens any more.
+        if let Some(tx) = channels.get(&user_id)
+            && tx.send(event).is_err()
+        {
+            channels.remove(&user_id);
         }
     }
 
     fn subscribe(&self, user_id: Uuid) -> Subscription {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels.entry(user_id).or_insert_with(|| broadcast::channel(self.capacity).0).subscribe()
+        channels
+            .entry(user_id)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
+            .subscribe()
     }
 }
 
@@ -52,7 +58,14 @@ mod tests {
     use super::*;
 
     fn ev(seq: i64) -> Arc<RunEventFrame> {
-        Arc::new(RunEventFrame { event_type: "agent_thinking".into(), run_id: Uuid::nil(), thread_id: Uuid::nil(), seq, ts: String::new(), payload: serde_json::Value::Null })
+        Arc::new(RunEventFrame {
+            event_type: "agent_thinking".into(),
+            run_id: Uuid::nil(),
+            thread_id: Uuid::nil(),
+            seq,
+            ts: String::new(),
+            payload: serde_json::Value::Null,
+        })
     }
 
     #[tokio::test]
@@ -76,6 +89,9 @@ mod tests {
         for i in 0..40 {
             bus.publish(u, ev(i));
         }
-        assert!(matches!(rx.recv().await, Err(broadcast::error::RecvError::Lagged(_))));
+        assert!(matches!(
+            rx.recv().await,
+            Err(broadcast::error::RecvError::Lagged(_))
+        ));
     }
 }

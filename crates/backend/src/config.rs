@@ -52,8 +52,16 @@ impl Default for Limits {
 pub enum LlmConfig {
     /// Rules and templates (the default).
     None,
-    OpenAiCompatible { base_url: String, api_key: Option<SecretString>, model: String },
-    Anthropic { base_url: String, api_key: SecretString, model: String },
+    OpenAiCompatible {
+        base_url: String,
+        api_key: Option<SecretString>,
+        model: String,
+    },
+    Anthropic {
+        base_url: String,
+        api_key: SecretString,
+        model: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,9 +94,15 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config file {path}: {source}")]
-    ParseFile { path: PathBuf, source: toml::de::Error },
+    ParseFile {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("unknown environment variable {0} (see README: Configuration)")]
     UnknownVariable(String),
     #[error("invalid value for {key}: {reason}")]
@@ -128,7 +142,12 @@ pub const ENV_KEYS: &[&str] = &[
     "APEX_BACKEND_LOG",
 ];
 
-const LLM_KEYS: &[&str] = &["APEX_LLM_PROVIDER", "APEX_LLM_BASE_URL", "APEX_LLM_API_KEY", "APEX_LLM_MODEL"];
+const LLM_KEYS: &[&str] = &[
+    "APEX_LLM_PROVIDER",
+    "APEX_LLM_BASE_URL",
+    "APEX_LLM_API_KEY",
+    "APEX_LLM_MODEL",
+];
 
 impl Config {
     /// Local defaults rooted at `data_dir`.
@@ -168,7 +187,10 @@ impl Config {
             None => FileConfig::default(),
         };
         let get = |k: &str| vars.get(k).map(String::as_str);
-        let data_dir = get("APEX_DATA_DIR").map(PathBuf::from).or(file.data_dir).unwrap_or_else(|| PathBuf::from("apex-data"));
+        let data_dir = get("APEX_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("apex-data"));
         let mut c = Config::local(data_dir);
         if let Some(v) = file.bind {
             c.bind = v;
@@ -204,17 +226,29 @@ impl Config {
             c.environment = match v {
                 "local" | "development" => Environment::Local,
                 "production" => Environment::Production,
-                other => return Err(invalid("APEX_ENV", format!("expected local or production, got {other:?}"))),
+                other => {
+                    return Err(invalid(
+                        "APEX_ENV",
+                        format!("expected local or production, got {other:?}"),
+                    ));
+                }
             };
         }
         if let Some(v) = get("APEX_BACKEND_BIND") {
-            c.bind = v.parse().map_err(|e| invalid("APEX_BACKEND_BIND", format!("{v:?}: {e}")))?;
+            c.bind = v
+                .parse()
+                .map_err(|e| invalid("APEX_BACKEND_BIND", format!("{v:?}: {e}")))?;
         }
         if let Some(v) = get("APEX_BACKEND_DATABASE_URL") {
             c.database_url = v.to_owned();
         }
         if let Some(v) = get("APEX_BACKEND_DATABASE_MAX_CONNECTIONS") {
-            c.database_max_connections = v.parse().map_err(|e| invalid("APEX_BACKEND_DATABASE_MAX_CONNECTIONS", format!("{v:?}: {e}")))?;
+            c.database_max_connections = v.parse().map_err(|e| {
+                invalid(
+                    "APEX_BACKEND_DATABASE_MAX_CONNECTIONS",
+                    format!("{v:?}: {e}"),
+                )
+            })?;
         }
         if let Some(v) = get("APEX_BACKEND_AUTH_URL") {
             c.auth_url = v.trim_end_matches('/').to_owned();
@@ -237,16 +271,43 @@ impl Config {
         c.llm = match get("APEX_LLM_PROVIDER").unwrap_or("none") {
             "none" => LlmConfig::None,
             "openai" => LlmConfig::OpenAiCompatible {
-                base_url: get("APEX_LLM_BASE_URL").unwrap_or("https://api.openai.com/v1").trim_end_matches('/').to_owned(),
+                base_url: get("APEX_LLM_BASE_URL")
+                    .unwrap_or("https://api.openai.com/v1")
+                    .trim_end_matches('/')
+                    .to_owned(),
                 api_key: get("APEX_LLM_API_KEY").map(SecretString::from),
-                model: get("APEX_LLM_MODEL").ok_or_else(|| invalid("APEX_LLM_MODEL", "required with APEX_LLM_PROVIDER=openai".into()))?.to_owned(),
+                model: get("APEX_LLM_MODEL")
+                    .ok_or_else(|| {
+                        invalid(
+                            "APEX_LLM_MODEL",
+                            "required with APEX_LLM_PROVIDER=openai".into(),
+                        )
+                    })?
+                    .to_owned(),
             },
             "anthropic" => LlmConfig::Anthropic {
-                base_url: get("APEX_LLM_BASE_URL").unwrap_or("https://api.anthropic.com").trim_end_matches('/').to_owned(),
-                api_key: get("APEX_LLM_API_KEY").map(SecretString::from).ok_or_else(|| invalid("APEX_LLM_API_KEY", "required with APEX_LLM_PROVIDER=anthropic".into()))?,
-                model: get("APEX_LLM_MODEL").unwrap_or("claude-sonnet-4-5").to_owned(),
+                base_url: get("APEX_LLM_BASE_URL")
+                    .unwrap_or("https://api.anthropic.com")
+                    .trim_end_matches('/')
+                    .to_owned(),
+                api_key: get("APEX_LLM_API_KEY")
+                    .map(SecretString::from)
+                    .ok_or_else(|| {
+                        invalid(
+                            "APEX_LLM_API_KEY",
+                            "required with APEX_LLM_PROVIDER=anthropic".into(),
+                        )
+                    })?,
+                model: get("APEX_LLM_MODEL")
+                    .unwrap_or("claude-sonnet-4-5")
+                    .to_owned(),
             },
-            other => return Err(invalid("APEX_LLM_PROVIDER", format!("expected none, openai or anthropic, got {other:?}"))),
+            other => {
+                return Err(invalid(
+                    "APEX_LLM_PROVIDER",
+                    format!("expected none, openai or anthropic, got {other:?}"),
+                ));
+            }
         };
         c.validate()?;
         Ok(c)
@@ -254,21 +315,35 @@ impl Config {
 
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
-        if l.max_frame_bytes < 1024 || l.concurrent_runs == 0 || l.connections_per_user == 0 || l.connection_queue < 16 || l.ticket_ttl_secs == 0 {
+        if l.max_frame_bytes < 1024
+            || l.concurrent_runs == 0
+            || l.connections_per_user == 0
+            || l.connection_queue < 16
+            || l.ticket_ttl_secs == 0
+        {
             return Err(invalid("limits", format!("out of range: {l:?}")));
         }
         if self.service_client_secret.expose_secret().len() < 16 {
-            return Err(invalid("APEX_BACKEND_SERVICE_CLIENT_SECRET", "must be at least 16 characters".into()));
+            return Err(invalid(
+                "APEX_BACKEND_SERVICE_CLIENT_SECRET",
+                "must be at least 16 characters".into(),
+            ));
         }
-        if self.environment == Environment::Production && self.service_client_secret.expose_secret() == DEV_SERVICE_SECRET {
-            return Err(ConfigError::UnsafeProduction("the service client secret is the development default".into()));
+        if self.environment == Environment::Production
+            && self.service_client_secret.expose_secret() == DEV_SERVICE_SECRET
+        {
+            return Err(ConfigError::UnsafeProduction(
+                "the service client secret is the development default".into(),
+            ));
         }
         Ok(())
     }
 
     /// The issuer tokens must carry.
     pub fn issuer(&self) -> String {
-        self.auth_issuer.clone().unwrap_or_else(|| self.auth_url.clone())
+        self.auth_issuer
+            .clone()
+            .unwrap_or_else(|| self.auth_url.clone())
     }
 
     /// Directory for this service's files.
@@ -282,8 +357,14 @@ impl Config {
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|source| ConfigError::ParseFile { path: path.into(), source })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::ParseFile {
+        path: path.into(),
+        source,
+    })
 }
 
 fn invalid(key: &'static str, reason: String) -> ConfigError {
@@ -295,7 +376,10 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -306,9 +390,18 @@ mod tests {
         assert_eq!(c.limits.concurrent_runs, 3);
         assert_eq!(c.limits.connections_per_user, 10);
         assert!(matches!(c.llm, LlmConfig::None));
-        assert!(matches!(Config::from_vars(vars(&[("APEX_BACKEND_BINDD", "x")])), Err(ConfigError::UnknownVariable(_))));
-        assert!(matches!(Config::from_vars(vars(&[("APEX_ENV", "production")])), Err(ConfigError::UnsafeProduction(_))));
-        assert!(Config::from_vars(vars(&[("APEX_LLM_PROVIDER", "openai")])).is_err(), "model required");
+        assert!(matches!(
+            Config::from_vars(vars(&[("APEX_BACKEND_BINDD", "x")])),
+            Err(ConfigError::UnknownVariable(_))
+        ));
+        assert!(matches!(
+            Config::from_vars(vars(&[("APEX_ENV", "production")])),
+            Err(ConfigError::UnsafeProduction(_))
+        ));
+        assert!(
+            Config::from_vars(vars(&[("APEX_LLM_PROVIDER", "openai")])).is_err(),
+            "model required"
+        );
         assert!(Config::from_vars(vars(&[("APEX_LLM_PROVIDER", "skynet")])).is_err());
     }
 }

@@ -44,7 +44,12 @@ pub struct DatasetCache {
 
 impl DatasetCache {
     pub fn new(store: Arc<dyn BackendStore>, dir: PathBuf, capacity: usize) -> Self {
-        DatasetCache { store, dir, capacity: capacity.max(1), cache: Mutex::new(VecDeque::new()) }
+        DatasetCache {
+            store,
+            dir,
+            capacity: capacity.max(1),
+            cache: Mutex::new(VecDeque::new()),
+        }
     }
 
     /// Directory holding the files.
@@ -59,7 +64,13 @@ impl DatasetCache {
 
     /// Imports the uploaded file into normalised JSONL and records the dataset.
     /// The upload file is removed afterwards, whatever happens.
-    pub async fn import_upload(&self, user_id: Uuid, id: Uuid, name: String, format: Option<Format>) -> Result<DatasetRecord, DatasetError> {
+    pub async fn import_upload(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        name: String,
+        format: Option<Format>,
+    ) -> Result<DatasetRecord, DatasetError> {
         let upload = self.upload_path(id);
         let target = self.dir.join(format!("{id}.jsonl"));
         let (upload2, target2) = (upload.clone(), target.clone());
@@ -96,17 +107,21 @@ impl DatasetCache {
         let id = Uuid::now_v7();
         let target = self.dir.join(format!("{id}.jsonl"));
         let t2 = target.clone();
-        let (records, bytes) = tokio::task::spawn_blocking(move || -> Result<(i64, i64), DatasetError> {
-            let records = analytics::sample_workload(42, 30);
-            let mut w = BufWriter::new(std::fs::File::create(&t2)?);
-            for r in &records {
-                usage::write_jsonl(&mut w, r)?;
-            }
-            w.flush()?;
-            let bytes = std::fs::metadata(&t2)?.len();
-            Ok((i64::try_from(records.len()).unwrap_or(i64::MAX), i64::try_from(bytes).unwrap_or(i64::MAX)))
-        })
-        .await??;
+        let (records, bytes) =
+            tokio::task::spawn_blocking(move || -> Result<(i64, i64), DatasetError> {
+                let records = analytics::sample_workload(42, 30);
+                let mut w = BufWriter::new(std::fs::File::create(&t2)?);
+                for r in &records {
+                    usage::write_jsonl(&mut w, r)?;
+                }
+                w.flush()?;
+                let bytes = std::fs::metadata(&t2)?.len();
+                Ok((
+                    i64::try_from(records.len()).unwrap_or(i64::MAX),
+                    i64::try_from(bytes).unwrap_or(i64::MAX),
+                ))
+            })
+            .await??;
         let rec = DatasetRecord {
             id,
             user_id,
@@ -128,19 +143,36 @@ impl DatasetCache {
 
     /// Loads a user's dataset (None if it is not theirs or does not exist).
     pub async fn load(&self, user_id: Uuid, id: Uuid) -> Result<Option<Arc<Loaded>>, DatasetError> {
-        let Some(rec) = self.store.dataset(user_id, id).await? else { return Ok(None) };
-        if let Some(hit) = self.cache.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|(k, _)| *k == id).map(|(_, v)| v.clone()) {
+        let Some(rec) = self.store.dataset(user_id, id).await? else {
+            return Ok(None);
+        };
+        if let Some(hit) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map(|(_, v)| v.clone())
+        {
             return Ok(Some(hit));
         }
         let path = self.dir.join(&rec.path);
         let data = tokio::task::spawn_blocking(move || -> Result<Dataset, DatasetError> {
             let mut ds = Dataset::new();
             let file = std::fs::File::open(&path)?;
-            usage::import(BufReader::new(file), Format::ApexJsonl, &ImportOptions::default(), &mut |r| ds.push(r))?;
+            usage::import(
+                BufReader::new(file),
+                Format::ApexJsonl,
+                &ImportOptions::default(),
+                &mut |r| ds.push(r),
+            )?;
             Ok(ds)
         })
         .await??;
-        let loaded = Arc::new(Loaded { name: rec.name, data: Arc::new(data) });
+        let loaded = Arc::new(Loaded {
+            name: rec.name,
+            data: Arc::new(data),
+        });
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.push_front((id, loaded.clone()));
         cache.truncate(self.capacity);
@@ -149,26 +181,35 @@ impl DatasetCache {
 
     /// Deletes a user's dataset and its file; false if not theirs.
     pub async fn delete(&self, user_id: Uuid, id: Uuid) -> Result<bool, DatasetError> {
-        let Some(rec) = self.store.dataset(user_id, id).await? else { return Ok(false) };
+        let Some(rec) = self.store.dataset(user_id, id).await? else {
+            return Ok(false);
+        };
         let deleted = self.store.delete_dataset(user_id, id).await?;
         if deleted {
             let _ = std::fs::remove_file(self.dir.join(&rec.path));
-            self.cache.lock().unwrap_or_else(|e| e.into_inner()).retain(|(k, _)| *k != id);
+            self.cache
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|(k, _)| *k != id);
         }
         Ok(deleted)
     }
 }
 
 /// Streams the upload through the importer into normalised JSONL.
-fn convert(upload: &Path, target: &Path, format: Option<Format>) -> Result<(usage::ImportReport, i64), DatasetError> {
+fn convert(
+    upload: &Path,
+    target: &Path,
+    format: Option<Format>,
+) -> Result<(usage::ImportReport, i64), DatasetError> {
     let mut importer = Importer::new(ImportOptions::default());
     let mut out = BufWriter::new(std::fs::File::create(target)?);
     let mut write_err = None;
     let report = importer.import_path(upload, format, &mut |r| {
-        if write_err.is_none() {
-            if let Err(e) = usage::write_jsonl(&mut out, r) {
-                write_err = Some(e);
-            }
+        if write_err.is_none()
+            && let Err(e) = usage::write_jsonl(&mut out, r)
+        {
+            write_err = Some(e);
         }
     });
     let report = match report {
@@ -184,7 +225,10 @@ fn convert(upload: &Path, target: &Path, format: Option<Format>) -> Result<(usag
     }
     out.flush()?;
     if report.records == 0 {
-        return Err(DatasetError::NoRecords(format!("{} lines read, {} skipped", report.lines, report.skipped_count)));
+        return Err(DatasetError::NoRecords(format!(
+            "{} lines read, {} skipped",
+            report.lines, report.skipped_count
+        )));
     }
     let bytes = i64::try_from(std::fs::metadata(target)?.len()).unwrap_or(i64::MAX);
     Ok((report, bytes))

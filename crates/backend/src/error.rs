@@ -73,7 +73,11 @@ impl ApiError {
             ApiError::InvalidJson(_) | ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::MissingToken | ApiError::InvalidToken(_) | ApiError::TokenExpired | ApiError::SessionRevoked | ApiError::InvalidTicket => StatusCode::UNAUTHORIZED,
+            ApiError::MissingToken
+            | ApiError::InvalidToken(_)
+            | ApiError::TokenExpired
+            | ApiError::SessionRevoked
+            | ApiError::InvalidTicket => StatusCode::UNAUTHORIZED,
             ApiError::AuthUnavailable | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -113,16 +117,28 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
+            ApiError::Internal(e) => {
+                tracing::error!(error = %e, source = ?e.source(), "internal error")
+            }
             _ => tracing::debug!(code = self.code(), "request refused"),
         }
-        let body = ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.to_string() } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
         let mut resp = (status, axum::Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED && !matches!(self, ApiError::InvalidTicket) {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if matches!(self, ApiError::LimitExceeded(..) | ApiError::AuthUnavailable) {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        if matches!(
+            self,
+            ApiError::LimitExceeded(..) | ApiError::AuthUnavailable
+        ) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         resp
     }

@@ -36,7 +36,11 @@ const KEEP_MS: i64 = 20 * 60 * 1000;
 
 impl Revocations {
     pub fn revoke_session(&self, session_id: Uuid, at_ms: i64) {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).sessions.insert(session_id, at_ms);
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sessions
+            .insert(session_id, at_ms);
     }
 
     pub fn revoke_user(&self, user_id: Uuid, at_ms: i64) {
@@ -48,7 +52,11 @@ impl Revocations {
     /// True when the principal's session or user was revoked after its token was issued.
     pub fn is_revoked(&self, p: &Principal) -> bool {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.sessions.contains_key(&p.session_id) || inner.users.get(&p.user_id).is_some_and(|&at| p.issued_at * 1000 <= at)
+        inner.sessions.contains_key(&p.session_id)
+            || inner
+                .users
+                .get(&p.user_id)
+                .is_some_and(|&at| p.issued_at * 1000 <= at)
     }
 
     /// Forgets entries older than the longest token lifetime.
@@ -80,14 +88,27 @@ pub struct Connections {
 
 impl Connections {
     /// Registers a socket unless the user already has `max_per_user` open.
-    pub fn register(&self, p: &Principal, conn_id: Uuid, max_per_user: u32) -> Option<mpsc::Receiver<CloseOrder>> {
+    pub fn register(
+        &self,
+        p: &Principal,
+        conn_id: Uuid,
+        max_per_user: u32,
+    ) -> Option<mpsc::Receiver<CloseOrder>> {
         let mut map = self.by_session.lock().unwrap_or_else(|e| e.into_inner());
-        let open = map.values().flatten().filter(|c| c.user_id == p.user_id).count();
+        let open = map
+            .values()
+            .flatten()
+            .filter(|c| c.user_id == p.user_id)
+            .count();
         if open >= max_per_user as usize {
             return None;
         }
         let (tx, rx) = mpsc::channel(1);
-        map.entry(p.session_id).or_default().push(Conn { id: conn_id, user_id: p.user_id, close: tx });
+        map.entry(p.session_id).or_default().push(Conn {
+            id: conn_id,
+            user_id: p.user_id,
+            close: tx,
+        });
         Some(rx)
     }
 
@@ -104,18 +125,31 @@ impl Connections {
     /// Orders every socket of a session closed; returns how many.
     pub fn close_session(&self, session_id: Uuid, order: &CloseOrder) -> usize {
         let map = self.by_session.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&session_id).map_or(0, |list| list.iter().filter(|c| c.close.try_send(order.clone()).is_ok()).count())
+        map.get(&session_id).map_or(0, |list| {
+            list.iter()
+                .filter(|c| c.close.try_send(order.clone()).is_ok())
+                .count()
+        })
     }
 
     /// Orders every socket of a user closed; returns how many.
     pub fn close_user(&self, user_id: Uuid, order: &CloseOrder) -> usize {
         let map = self.by_session.lock().unwrap_or_else(|e| e.into_inner());
-        map.values().flatten().filter(|c| c.user_id == user_id).filter(|c| c.close.try_send(order.clone()).is_ok()).count()
+        map.values()
+            .flatten()
+            .filter(|c| c.user_id == user_id)
+            .filter(|c| c.close.try_send(order.clone()).is_ok())
+            .count()
     }
 
     /// Open sockets in total.
     pub fn count(&self) -> usize {
-        self.by_session.lock().unwrap_or_else(|e| e.into_inner()).values().map(Vec::len).sum()
+        self.by_session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(Vec::len)
+            .sum()
     }
 }
 
@@ -124,7 +158,11 @@ mod tests {
     use super::*;
 
     fn p(user: Uuid, session: Uuid, iat: i64) -> Principal {
-        Principal { user_id: user, session_id: session, issued_at: iat }
+        Principal {
+            user_id: user,
+            session_id: session,
+            issued_at: iat,
+        }
     }
 
     #[test]
@@ -136,7 +174,10 @@ mod tests {
         assert!(r.is_revoked(&p(u, s1, 100)));
         assert!(!r.is_revoked(&p(u, s2, 100)));
         r.revoke_user(u, 150_000);
-        assert!(r.is_revoked(&p(u, s2, 100)), "issued before the user-wide revocation");
+        assert!(
+            r.is_revoked(&p(u, s2, 100)),
+            "issued before the user-wide revocation"
+        );
         assert!(!r.is_revoked(&p(u, s2, 151)), "issued after it");
         r.prune(150_000 + KEEP_MS + 1);
         assert!(!r.is_revoked(&p(u, s2, 100)));
@@ -149,8 +190,15 @@ mod tests {
         let mut rx1 = c.register(&p(u, s, 0), Uuid::new_v4(), 2).unwrap();
         let id2 = Uuid::new_v4();
         let _rx2 = c.register(&p(u, s, 0), id2, 2).unwrap();
-        assert!(c.register(&p(u, Uuid::new_v4(), 0), Uuid::new_v4(), 2).is_none(), "limit per user");
-        let order = CloseOrder { code: 4001, reason: "session_revoked" };
+        assert!(
+            c.register(&p(u, Uuid::new_v4(), 0), Uuid::new_v4(), 2)
+                .is_none(),
+            "limit per user"
+        );
+        let order = CloseOrder {
+            code: 4001,
+            reason: "session_revoked",
+        };
         assert_eq!(c.close_session(s, &order), 2);
         assert_eq!(rx1.recv().await.unwrap(), order);
         c.unregister(s, id2);

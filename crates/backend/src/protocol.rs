@@ -39,26 +39,65 @@ pub struct FrameError {
 
 /// Parses a text frame, naming the problem with a stable code.
 pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError { code: "invalid_json", message: format!("frame is not valid JSON: {e}") })?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError {
+        code: "invalid_json",
+        message: format!("frame is not valid JSON: {e}"),
+    })?;
     let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
-        return Err(FrameError { code: "invalid_frame", message: "frame has no string \"type\"".into() });
+        return Err(FrameError {
+            code: "invalid_frame",
+            message: "frame has no string \"type\"".into(),
+        });
     };
     if !matches!(kind, "user_message" | "stop_run" | "resume" | "ping") {
-        return Err(FrameError { code: "unknown_type", message: format!("unknown frame type {kind:?}") });
+        return Err(FrameError {
+            code: "unknown_type",
+            message: format!("unknown frame type {kind:?}"),
+        });
     }
-    let frame: ClientFrame = serde_json::from_value(value).map_err(|e| FrameError { code: "invalid_frame", message: e.to_string() })?;
-    if let ClientFrame::UserMessage { client_msg_id, content, .. } = &frame {
+    // serde ignores unknown fields on unit variants: check `ping` by hand.
+    if kind == "ping" && value.as_object().is_some_and(|o| o.len() > 1) {
+        return Err(FrameError {
+            code: "invalid_frame",
+            message: "ping takes no fields".into(),
+        });
+    }
+    let frame: ClientFrame = serde_json::from_value(value).map_err(|e| FrameError {
+        code: "invalid_frame",
+        message: e.to_string(),
+    })?;
+    if let ClientFrame::UserMessage {
+        client_msg_id,
+        content,
+        ..
+    } = &frame
+    {
         if client_msg_id.is_empty() || client_msg_id.len() > 128 {
-            return Err(FrameError { code: "invalid_frame", message: "client_msg_id must be 1 to 128 characters".into() });
+            return Err(FrameError {
+                code: "invalid_frame",
+                message: "client_msg_id must be 1 to 128 characters".into(),
+            });
+        }
+        if content.contains('\0') {
+            return Err(FrameError {
+                code: "invalid_frame",
+                message: "content contains a NUL character".into(),
+            });
         }
         if content.trim().is_empty() {
-            return Err(FrameError { code: "invalid_frame", message: "content is empty".into() });
+            return Err(FrameError {
+                code: "invalid_frame",
+                message: "content is empty".into(),
+            });
         }
     }
-    if let ClientFrame::Resume { after_seq, .. } = &frame {
-        if *after_seq < 0 {
-            return Err(FrameError { code: "invalid_frame", message: "after_seq must be >= 0".into() });
-        }
+    if let ClientFrame::Resume { after_seq, .. } = &frame
+        && *after_seq < 0
+    {
+        return Err(FrameError {
+            code: "invalid_frame",
+            message: "after_seq must be >= 0".into(),
+        });
     }
     Ok(frame)
 }
@@ -80,8 +119,17 @@ pub struct RunEventFrame {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
-    ConnectionReady { connection_id: Uuid, user_id: Uuid, protocol: u32 },
-    MessageAccepted { client_msg_id: String, thread_id: Uuid, message_id: Uuid, run_id: Uuid },
+    ConnectionReady {
+        connection_id: Uuid,
+        user_id: Uuid,
+        protocol: u32,
+    },
+    MessageAccepted {
+        client_msg_id: String,
+        thread_id: Uuid,
+        message_id: Uuid,
+        run_id: Uuid,
+    },
     Pong,
     Error {
         code: String,
@@ -93,7 +141,11 @@ pub enum ServerFrame {
 
 impl ServerFrame {
     pub fn error(code: &str, message: impl Into<String>, run_id: Option<Uuid>) -> Self {
-        ServerFrame::Error { code: code.to_owned(), message: message.into(), run_id }
+        ServerFrame::Error {
+            code: code.to_owned(),
+            message: message.into(),
+            run_id,
+        }
     }
 }
 
@@ -118,21 +170,54 @@ mod tests {
     #[test]
     fn parses_each_client_frame_and_names_errors() {
         let id = Uuid::new_v4();
-        assert_eq!(parse_client_frame(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);
-        assert_eq!(parse_client_frame(&format!(r#"{{"type":"stop_run","run_id":"{id}"}}"#)).unwrap(), ClientFrame::StopRun { run_id: id });
-        assert!(matches!(parse_client_frame(&format!(r#"{{"type":"resume","run_id":"{id}","after_seq":3}}"#)).unwrap(), ClientFrame::Resume { after_seq: 3, .. }));
-        let m = parse_client_frame(r#"{"type":"user_message","client_msg_id":"c1","content":"hi"}"#).unwrap();
-        assert!(matches!(m, ClientFrame::UserMessage { thread_id: None, .. }));
+        assert_eq!(
+            parse_client_frame(r#"{"type":"ping"}"#).unwrap(),
+            ClientFrame::Ping
+        );
+        assert_eq!(
+            parse_client_frame(&format!(r#"{{"type":"stop_run","run_id":"{id}"}}"#)).unwrap(),
+            ClientFrame::StopRun { run_id: id }
+        );
+        assert!(matches!(
+            parse_client_frame(&format!(
+                r#"{{"type":"resume","run_id":"{id}","after_seq":3}}"#
+            ))
+            .unwrap(),
+            ClientFrame::Resume { after_seq: 3, .. }
+        ));
+        let m =
+            parse_client_frame(r#"{"type":"user_message","client_msg_id":"c1","content":"hi"}"#)
+                .unwrap();
+        assert!(matches!(
+            m,
+            ClientFrame::UserMessage {
+                thread_id: None,
+                ..
+            }
+        ));
         for (text, code) in [
             ("{", "invalid_json"),
             ("[]", "invalid_frame"),
             (r#"{"type":"dance"}"#, "unknown_type"),
             (r#"{"type":"stop_run"}"#, "invalid_frame"),
             (r#"{"type":"stop_run","run_id":"nope"}"#, "invalid_frame"),
-            (r#"{"type":"user_message","client_msg_id":"","content":"hi"}"#, "invalid_frame"),
-            (r#"{"type":"user_message","client_msg_id":"c","content":"   "}"#, "invalid_frame"),
+            (
+                r#"{"type":"user_message","client_msg_id":"","content":"hi"}"#,
+                "invalid_frame",
+            ),
+            (
+                r#"{"type":"user_message","client_msg_id":"c","content":"   "}"#,
+                "invalid_frame",
+            ),
             (r#"{"type":"ping","extra":1}"#, "invalid_frame"),
-            (r#"{"type":"resume","run_id":"00000000-0000-0000-0000-000000000000","after_seq":-1}"#, "invalid_frame"),
+            (
+                r#"{"type":"user_message","client_msg_id":"c","content":"a\u0000b"}"#,
+                "invalid_frame",
+            ),
+            (
+                r#"{"type":"resume","run_id":"00000000-0000-0000-0000-000000000000","after_seq":-1}"#,
+                "invalid_frame",
+            ),
         ] {
             assert_eq!(parse_client_frame(text).unwrap_err().code, code, "{text}");
         }
@@ -141,12 +226,28 @@ mod tests {
     #[test]
     fn server_frames_serialise_as_specified() {
         let id = Uuid::nil();
-        let v = serde_json::to_value(ServerFrame::ConnectionReady { connection_id: id, user_id: id, protocol: 1 }).unwrap();
+        let v = serde_json::to_value(ServerFrame::ConnectionReady {
+            connection_id: id,
+            user_id: id,
+            protocol: 1,
+        })
+        .unwrap();
         assert_eq!(v["type"], "connection_ready");
         assert_eq!(v["protocol"], 1);
-        let v = serde_json::to_value(ServerFrame::error("rate_limited", "slow down", None)).unwrap();
-        assert_eq!(v, serde_json::json!({"type": "error", "code": "rate_limited", "message": "slow down"}));
-        let e = RunEventFrame { event_type: "agent_started".into(), run_id: id, thread_id: id, seq: 1, ts: "t".into(), payload: serde_json::json!({"agent": "triage", "task": "x"}) };
+        let v =
+            serde_json::to_value(ServerFrame::error("rate_limited", "slow down", None)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "error", "code": "rate_limited", "message": "slow down"})
+        );
+        let e = RunEventFrame {
+            event_type: "agent_started".into(),
+            run_id: id,
+            thread_id: id,
+            seq: 1,
+            ts: "t".into(),
+            payload: serde_json::json!({"agent": "triage", "task": "x"}),
+        };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "agent_started");
         assert_eq!(v["seq"], 1);

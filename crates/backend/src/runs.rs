@@ -8,7 +8,9 @@
 use crate::bus::EventBus;
 use crate::datasets::DatasetCache;
 use crate::protocol::RunEventFrame;
-use crate::store::{BackendStore, MessageRecord, MessageRole, RunEventRecord, RunRecord, RunStatus, StoreError};
+use crate::store::{
+    BackendStore, MessageRecord, MessageRole, RunEventRecord, RunRecord, RunStatus, StoreError,
+};
 use agents::{Agent, AgentError, AgentEvent, EventSink, RunInput, SinkError, Supervisor};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -28,7 +30,9 @@ pub fn frame(thread_id: Uuid, e: &RunEventRecord) -> RunEventFrame {
         run_id: e.run_id,
         thread_id,
         seq: e.seq,
-        ts: chrono::DateTime::from_timestamp_millis(e.ts).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        ts: chrono::DateTime::from_timestamp_millis(e.ts)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         payload: e.payload.clone(),
     }
 }
@@ -53,7 +57,15 @@ impl RunManager {
         datasets: Arc<DatasetCache>,
         shutdown: CancellationToken,
     ) -> Self {
-        RunManager { store, bus, supervisor, catalogue, datasets, active: Mutex::new(HashMap::new()), shutdown }
+        RunManager {
+            store,
+            bus,
+            supervisor,
+            catalogue,
+            datasets,
+            active: Mutex::new(HashMap::new()),
+            shutdown,
+        }
     }
 
     /// Marks runs left `running` by a previous process as failed (with a terminal event).
@@ -61,7 +73,19 @@ impl RunManager {
         let runs = self.store.all_running_runs().await?;
         for run in &runs {
             let payload = serde_json::json!({ "reason": "interrupted: the backend restarted during the run; send the message again" });
-            match self.store.finish_run(run.id, RunStatus::Failed, Some("interrupted"), None, None, Some(("run_failed", &payload)), now_ms()).await {
+            match self
+                .store
+                .finish_run(
+                    run.id,
+                    RunStatus::Failed,
+                    Some("interrupted"),
+                    None,
+                    None,
+                    Some(("run_failed", &payload)),
+                    now_ms(),
+                )
+                .await
+            {
                 Ok(_) | Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e),
             }
@@ -75,18 +99,29 @@ impl RunManager {
     /// Starts executing an accepted run in the background.
     pub fn start(self: &Arc<Self>, run: RunRecord, content: String) {
         let cancel = self.shutdown.child_token();
-        self.active.lock().unwrap_or_else(|e| e.into_inner()).insert(run.id, cancel.clone());
+        self.active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(run.id, cancel.clone());
         let this = self.clone();
         tokio::spawn(async move {
             let run_id = run.id;
             this.execute(run, content, cancel).await;
-            this.active.lock().unwrap_or_else(|e| e.into_inner()).remove(&run_id);
+            this.active
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&run_id);
         });
     }
 
     /// Requests a stop; true if the run was active here.
     pub fn cancel(&self, run_id: Uuid) -> bool {
-        match self.active.lock().unwrap_or_else(|e| e.into_inner()).get(&run_id) {
+        match self
+            .active
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&run_id)
+        {
             Some(t) => {
                 t.cancel();
                 true
@@ -98,7 +133,12 @@ impl RunManager {
     #[tracing::instrument(skip_all, fields(run = %run.id))]
     async fn execute(&self, run: RunRecord, content: String, cancel: CancellationToken) {
         let answer_id = Uuid::now_v7();
-        let sink = PersistingSink { store: self.store.clone(), bus: self.bus.clone(), run: run.clone(), answer_id };
+        let sink = PersistingSink {
+            store: self.store.clone(),
+            bus: self.bus.clone(),
+            run: run.clone(),
+            answer_id,
+        };
         let dataset = match run.dataset_id {
             Some(id) => match self.datasets.load(run.user_id, id).await {
                 Ok(d) => d,
@@ -132,16 +172,40 @@ impl RunManager {
                 }
                 return; // finished by the sink with the final agent_completed
             }
-            Err(AgentError::Cancelled) if self.shutdown.is_cancelled() => (RunStatus::Failed, "run_failed", "interrupted: the backend is shutting down"),
-            Err(AgentError::Cancelled) => (RunStatus::Cancelled, "run_cancelled", "stopped by the user"),
+            Err(AgentError::Cancelled) if self.shutdown.is_cancelled() => (
+                RunStatus::Failed,
+                "run_failed",
+                "interrupted: the backend is shutting down",
+            ),
+            Err(AgentError::Cancelled) => {
+                (RunStatus::Cancelled, "run_cancelled", "stopped by the user")
+            }
             Err(AgentError::Sink(e)) => {
                 tracing::error!(error = %e, "run aborted: events could not be stored");
-                (RunStatus::Failed, "run_failed", "internal error while recording the run")
+                (
+                    RunStatus::Failed,
+                    "run_failed",
+                    "internal error while recording the run",
+                )
             }
         };
         let payload = serde_json::json!({ "reason": reason });
-        match self.store.finish_run(run.id, status, Some(reason), None, None, Some((event, &payload)), now_ms()).await {
-            Ok(Some(e)) => self.bus.publish(run.user_id, Arc::new(frame(run.thread_id, &e))),
+        match self
+            .store
+            .finish_run(
+                run.id,
+                status,
+                Some(reason),
+                None,
+                None,
+                Some((event, &payload)),
+                now_ms(),
+            )
+            .await
+        {
+            Ok(Some(e)) => self
+                .bus
+                .publish(run.user_id, Arc::new(frame(run.thread_id, &e))),
             Ok(None) => {}
             Err(StoreError::Conflict(_)) => {}
             Err(e) => tracing::error!(error = %e, "could not finish the run"),
@@ -164,7 +228,11 @@ impl EventSink for PersistingSink {
         let payload = event.payload();
         let now = now_ms();
         let stored = match &event {
-            AgentEvent::AgentCompleted { agent: Agent::Supervisor, final_response: Some(answer), .. } => {
+            AgentEvent::AgentCompleted {
+                agent: Agent::Supervisor,
+                final_response: Some(answer),
+                ..
+            } => {
                 let message = MessageRecord {
                     id: self.answer_id,
                     thread_id: self.run.thread_id,
@@ -176,17 +244,34 @@ impl EventSink for PersistingSink {
                     created_at: now,
                 };
                 self.store
-                    .finish_run(self.run.id, RunStatus::Completed, None, Some(&message), None, Some((event_type, &payload)), now)
+                    .finish_run(
+                        self.run.id,
+                        RunStatus::Completed,
+                        None,
+                        Some(&message),
+                        None,
+                        Some((event_type, &payload)),
+                        now,
+                    )
                     .await
                     .map_err(storage)?
-                    .ok_or_else(|| storage(StoreError::Corrupt("finish_run wrote no event".into())))?
+                    .ok_or_else(|| {
+                        storage(StoreError::Corrupt("finish_run wrote no event".into()))
+                    })?
             }
-            _ => self.store.append_event(self.run.id, event_type, &payload, now).await.map_err(|e| match e {
-                StoreError::Conflict(_) => SinkError::Closed,
-                other => storage(other),
-            })?,
+            _ => self
+                .store
+                .append_event(self.run.id, event_type, &payload, now)
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => SinkError::Closed,
+                    other => storage(other),
+                })?,
         };
-        self.bus.publish(self.run.user_id, Arc::new(frame(self.run.thread_id, &stored)));
+        self.bus.publish(
+            self.run.user_id,
+            Arc::new(frame(self.run.thread_id, &stored)),
+        );
         Ok(())
     }
 }

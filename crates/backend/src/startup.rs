@@ -13,7 +13,9 @@ use crate::runs::RunManager;
 use crate::store;
 use crate::ws::UserLimits;
 use agents::{LanguageModel, NoModel, Supervisor};
-use auth_client::{AuthClient, AuthClientConfig, RevocationEvent, RevocationFollower, RevocationKind};
+use auth_client::{
+    AuthClient, AuthClientConfig, RevocationEvent, RevocationFollower, RevocationKind,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +25,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("cannot create {path}: {source}")]
-    DataDir { path: String, source: std::io::Error },
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("storage: {0}")]
     Store(#[from] store::StoreError),
     #[error("auth client configuration: {0}")]
@@ -33,7 +38,10 @@ pub enum StartupError {
     #[error("language model: {0}")]
     Llm(#[from] agents::LlmError),
     #[error("cannot bind {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -49,7 +57,10 @@ impl Application {
     pub async fn build(config: Config) -> Result<Application, StartupError> {
         let dir = config.backend_dir();
         let datasets_dir = dir.join("datasets");
-        std::fs::create_dir_all(&datasets_dir).map_err(|source| StartupError::DataDir { path: datasets_dir.display().to_string(), source })?;
+        std::fs::create_dir_all(&datasets_dir).map_err(|source| StartupError::DataDir {
+            path: datasets_dir.display().to_string(),
+            source,
+        })?;
         let store = store::connect(&config.database_url, config.database_max_connections).await?;
         let shutdown = CancellationToken::new();
         let bus = Arc::new(InProcessBus::new(config.limits.connection_queue));
@@ -60,33 +71,62 @@ impl Application {
         let catalogue = Arc::new(catalogue);
         let model: Arc<dyn LanguageModel> = match &config.llm {
             LlmConfig::None => Arc::new(NoModel),
-            LlmConfig::OpenAiCompatible { base_url, api_key, model } => {
+            LlmConfig::OpenAiCompatible {
+                base_url,
+                api_key,
+                model,
+            } => {
                 let mut c = agents::OpenAiConfig::new(base_url.clone(), model.clone());
                 c.api_key = api_key.clone();
                 Arc::new(agents::OpenAiCompatible::new(c)?)
             }
-            LlmConfig::Anthropic { base_url, api_key, model } => {
+            LlmConfig::Anthropic {
+                base_url,
+                api_key,
+                model,
+            } => {
                 let mut c = agents::AnthropicConfig::new(api_key.clone(), model.clone());
                 c.base_url = base_url.clone();
                 Arc::new(agents::Anthropic::new(c)?)
             }
         };
         let datasets = Arc::new(DatasetCache::new(store.clone(), datasets_dir, 4));
-        let runs = Arc::new(RunManager::new(store.clone(), bus.clone(), Arc::new(Supervisor::new(model)), catalogue.clone(), datasets.clone(), shutdown.clone()));
+        let runs = Arc::new(RunManager::new(
+            store.clone(),
+            bus.clone(),
+            Arc::new(Supervisor::new(model)),
+            catalogue.clone(),
+            datasets.clone(),
+            shutdown.clone(),
+        ));
         runs.recover_interrupted().await?;
 
-        let mut ac = AuthClientConfig::new(config.auth_url.clone(), config.service_client_id.clone(), config.service_client_secret.clone());
+        let mut ac = AuthClientConfig::new(
+            config.auth_url.clone(),
+            config.service_client_id.clone(),
+            config.service_client_secret.clone(),
+        );
         ac.issuer = Some(config.issuer());
         let auth = AuthClient::new(ac)?;
         let revocations = Arc::new(Revocations::default());
         let connections = Arc::new(Connections::default());
         let follower = {
             let (revocations, connections) = (revocations.clone(), connections.clone());
-            RevocationFollower::spawn(auth.clone(), 0, move |ev: RevocationEvent| apply_revocation(&revocations, &connections, &ev), shutdown.clone())
+            RevocationFollower::spawn(
+                auth.clone(),
+                0,
+                move |ev: RevocationEvent| apply_revocation(&revocations, &connections, &ev),
+                shutdown.clone(),
+            )
         };
         let addr = config.bind;
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr, source })?.port();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?
+            .port();
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -101,7 +141,12 @@ impl Application {
             user_limits: Arc::new(UserLimits::default()),
             shutdown,
         };
-        Ok(Application { listener, port, state, follower })
+        Ok(Application {
+            listener,
+            port,
+            state,
+            follower,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -121,9 +166,12 @@ impl Application {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
         let shutdown = state.shutdown.clone();
-        let served = axum::serve(self.listener, router(state.clone()).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
+        let served = axum::serve(
+            self.listener,
+            router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await;
         state.shutdown.cancel();
         maintenance.abort();
         drop(self.follower);
@@ -133,8 +181,13 @@ impl Application {
 
 /// Applies one revocation: refuse the session's tokens from now on and close its sockets.
 fn apply_revocation(revocations: &Revocations, connections: &Connections, ev: &RevocationEvent) {
-    let at = chrono::DateTime::parse_from_rfc3339(&ev.revoked_at).map(|t| t.timestamp_millis()).unwrap_or_else(|_| crate::runs::now_ms());
-    let order = CloseOrder { code: close::SESSION_REVOKED, reason: "session_revoked" };
+    let at = chrono::DateTime::parse_from_rfc3339(&ev.revoked_at)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_else(|_| crate::runs::now_ms());
+    let order = CloseOrder {
+        code: close::SESSION_REVOKED,
+        reason: "session_revoked",
+    };
     let closed = match (ev.kind, ev.session_id) {
         (RevocationKind::Session, Some(sid)) => {
             revocations.revoke_session(sid, at);

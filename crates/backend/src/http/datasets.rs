@@ -28,8 +28,12 @@ pub fn router() -> Router<AppState> {
 impl From<DatasetError> for ApiError {
     fn from(e: DatasetError) -> Self {
         match e {
-            DatasetError::UnknownFormat(_) | DatasetError::NoRecords(_) => ApiError::ImportFailed(e.to_string()),
-            DatasetError::Import(usage::ImportError::DocumentTooLarge { .. }) => ApiError::ImportFailed(e.to_string()),
+            DatasetError::UnknownFormat(_) | DatasetError::NoRecords(_) => {
+                ApiError::ImportFailed(e.to_string())
+            }
+            DatasetError::Import(usage::ImportError::DocumentTooLarge { .. }) => {
+                ApiError::ImportFailed(e.to_string())
+            }
             DatasetError::Store(s) => s.into(),
             other => ApiError::internal(other),
         }
@@ -43,19 +47,38 @@ struct UploadQuery {
 }
 
 /// Streams the body to a file (never whole in memory), then imports it.
-async fn upload(State(s): State<AppState>, Authenticated(p): Authenticated, q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>, body: Body) -> Result<(StatusCode, Json<DatasetView>), ApiError> {
+async fn upload(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    q: Result<Query<UploadQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
+) -> Result<(StatusCode, Json<DatasetView>), ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
-    let format = q.format.as_deref().map(str::parse::<usage::Format>).transpose().map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let name = q.name.unwrap_or_else(|| "Uploaded usage".into()).chars().filter(|c| !c.is_control()).take(200).collect::<String>();
+    let format = q
+        .format
+        .as_deref()
+        .map(str::parse::<usage::Format>)
+        .transpose()
+        .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let name = q
+        .name
+        .unwrap_or_else(|| "Uploaded usage".into())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>();
     let id = Uuid::now_v7();
     let path = s.datasets.upload_path(id);
-    let mut file = tokio::fs::File::create(&path).await.map_err(ApiError::internal)?;
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(ApiError::internal)?;
     let mut stream = body.into_data_stream();
     let mut written: u64 = 0;
     let max = s.config.limits.max_upload_bytes;
     let result: Result<(), ApiError> = async {
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| ApiError::InvalidRequest(format!("upload interrupted: {e}")))?;
+            let chunk =
+                chunk.map_err(|e| ApiError::InvalidRequest(format!("upload interrupted: {e}")))?;
             written += chunk.len() as u64;
             if written > max {
                 return Err(ApiError::PayloadTooLarge);
@@ -75,35 +98,77 @@ async fn upload(State(s): State<AppState>, Authenticated(p): Authenticated, q: R
         let _ = tokio::fs::remove_file(&path).await;
         return Err(ApiError::ImportFailed("the upload is empty".into()));
     }
-    let rec = s.datasets.import_upload(p.user_id, id, name, format).await?;
+    let rec = s
+        .datasets
+        .import_upload(p.user_id, id, name, format)
+        .await?;
     Ok((StatusCode::CREATED, Json(DatasetView::from(&rec))))
 }
 
-async fn sample(State(s): State<AppState>, Authenticated(p): Authenticated) -> Result<(StatusCode, Json<DatasetView>), ApiError> {
+async fn sample(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+) -> Result<(StatusCode, Json<DatasetView>), ApiError> {
     let rec = s.datasets.create_sample(p.user_id).await?;
     Ok((StatusCode::CREATED, Json(DatasetView::from(&rec))))
 }
 
-async fn list(State(s): State<AppState>, Authenticated(p): Authenticated) -> Result<Json<Vec<DatasetView>>, ApiError> {
-    Ok(Json(s.store.list_datasets(p.user_id).await?.iter().map(DatasetView::from).collect()))
+async fn list(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+) -> Result<Json<Vec<DatasetView>>, ApiError> {
+    Ok(Json(
+        s.store
+            .list_datasets(p.user_id)
+            .await?
+            .iter()
+            .map(DatasetView::from)
+            .collect(),
+    ))
 }
 
-async fn show(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>) -> Result<Json<DatasetView>, ApiError> {
-    let d = s.store.dataset(p.user_id, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+async fn show(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<DatasetView>, ApiError> {
+    let d = s
+        .store
+        .dataset(p.user_id, parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(DatasetView::from(&d)))
 }
 
-async fn remove(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    if s.datasets.delete(p.user_id, parse_id(&id)?).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+async fn remove(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if s.datasets.delete(p.user_id, parse_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Spend and calls by model and day, token mix, latency percentiles: the spend-breakdown tool's output.
-async fn summary(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
-    let loaded = s.datasets.load(p.user_id, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+async fn summary(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let loaded = s
+        .datasets
+        .load(p.user_id, parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let catalogue = s.catalogue.clone();
     let value = tokio::task::spawn_blocking(move || {
         let ctx = analytics::AnalysisContext::new(loaded.data.clone(), catalogue);
-        analytics::Toolbox::new().call("spend_breakdown", serde_json::json!({}), &ctx).map(|out| out.result)
+        analytics::Toolbox::new()
+            .call("spend_breakdown", serde_json::json!({}), &ctx)
+            .map(|out| out.result)
     })
     .await
     .map_err(ApiError::internal)?

@@ -21,10 +21,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(JsonBody(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::UnsupportedMediaType("application/json")),
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::UnsupportedMediaType("application/json"))
+            }
             Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::InvalidJson(e.body_text())),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::InvalidRequest(e.body_text())),
-            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::PayloadTooLarge),
+            Err(other) if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
             Err(other) => Err(ApiError::InvalidRequest(other.body_text())),
         }
     }
@@ -36,10 +40,20 @@ pub struct Authenticated(pub Principal);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let value = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::MissingToken)?;
-        let value = value.to_str().map_err(|_| ApiError::InvalidToken("malformed_header"))?;
-        let (scheme, token) = value.split_once(' ').ok_or(ApiError::InvalidToken("malformed_header"))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::MissingToken)?;
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::InvalidToken("malformed_header"))?;
+        let (scheme, token) = value
+            .split_once(' ')
+            .ok_or(ApiError::InvalidToken("malformed_header"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(ApiError::InvalidToken("malformed_header"));
         }
@@ -48,7 +62,11 @@ impl FromRequestParts<AppState> for Authenticated {
             VerifyError::Unavailable(_) => ApiError::AuthUnavailable,
             other => ApiError::InvalidToken(other.code()),
         })?;
-        let principal = Principal { user_id: verified.user_id, session_id: verified.session_id, issued_at: verified.iat };
+        let principal = Principal {
+            user_id: verified.user_id,
+            session_id: verified.session_id,
+            issued_at: verified.iat,
+        };
         if state.revocations.is_revoked(&principal) {
             return Err(ApiError::SessionRevoked);
         }

@@ -27,7 +27,9 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 /// JSON bodies are small; uploads stream with their own limit.
@@ -77,7 +79,11 @@ pub fn router(state: AppState) -> Router {
 
 /// Makes the request id the one the auth client sends to the auth service.
 async fn request_scope(req: Request, next: Next) -> Response {
-    let id = req.extensions().get::<RequestId>().and_then(|r| r.header_value().to_str().ok()).map(str::to_owned);
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|r| r.header_value().to_str().ok())
+        .map(str::to_owned);
     match id {
         Some(id) => auth_client::request_id::scope(id, next.run(req)).await,
         None => next.run(req).await,

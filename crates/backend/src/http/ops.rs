@@ -9,7 +9,10 @@ use axum::{Json, Router};
 use std::time::Duration;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz)).route("/metrics", get(metrics))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -18,7 +21,10 @@ async fn healthz() -> Json<serde_json::Value> {
 
 /// 200 when the database answers and the auth service is reachable; 503 naming what is not.
 async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
-    let db_ok = matches!(tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await, Ok(Ok(())));
+    let db_ok = matches!(
+        tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await,
+        Ok(Ok(()))
+    );
     let auth = s.auth.ready().await;
     let feed = s.follower.is_connected();
     let ready = db_ok && auth.is_reachable();
@@ -34,7 +40,14 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<serde_json::Valu
             { "name": "revocation_feed", "status": if feed { "following" } else { "disconnected" }, "cursor": s.follower.cursor() },
         ],
     });
-    (if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, Json(body))
+    (
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
@@ -45,5 +58,11 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         s.follower.cursor(),
         stats.jwks_fetches,
     );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
 }

@@ -2,7 +2,7 @@
 
 use super::AppState;
 use super::extract::{Authenticated, JsonBody};
-use super::views::{MessageView, ThreadView, Page};
+use super::views::{MessageView, Page, ThreadView};
 use crate::error::ApiError;
 use crate::runs::now_ms;
 use crate::store::ThreadRecord;
@@ -25,7 +25,8 @@ pub(super) fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 }
 
 fn query<T>(q: Result<Query<T>, axum::extract::rejection::QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(v)| v).map_err(|e| ApiError::InvalidRequest(e.body_text()))
+    q.map(|Query(v)| v)
+        .map_err(|e| ApiError::InvalidRequest(e.body_text()))
 }
 
 fn limit(l: Option<i64>) -> Result<i64, ApiError> {
@@ -43,12 +44,21 @@ struct ListQuery {
     before: Option<i64>,
 }
 
-async fn list(State(s): State<AppState>, Authenticated(p): Authenticated, q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page<ThreadView>>, ApiError> {
+async fn list(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<ThreadView>>, ApiError> {
     let q = query(q)?;
     let n = limit(q.limit)?;
     let threads = s.store.list_threads(p.user_id, n, q.before).await?;
-    let next = (threads.len() as i64 == n).then(|| threads.last().map(|t| t.updated_at)).flatten();
-    Ok(Json(Page { items: threads.iter().map(ThreadView::from).collect(), next: next.map(|v| v.to_string()) }))
+    let next = (threads.len() as i64 == n)
+        .then(|| threads.last().map(|t| t.updated_at))
+        .flatten();
+    Ok(Json(Page {
+        items: threads.iter().map(ThreadView::from).collect(),
+        next: next.map(|v| v.to_string()),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -61,24 +71,53 @@ struct CreateThread {
 fn clean_title(t: &str) -> Result<String, ApiError> {
     let t = t.trim();
     if t.is_empty() || t.chars().count() > 200 || t.chars().any(char::is_control) {
-        return Err(ApiError::InvalidRequest("title must be 1 to 200 characters without control characters".into()));
+        return Err(ApiError::InvalidRequest(
+            "title must be 1 to 200 characters without control characters".into(),
+        ));
     }
     Ok(t.to_owned())
 }
 
-async fn create(State(s): State<AppState>, Authenticated(p): Authenticated, JsonBody(req): JsonBody<CreateThread>) -> Result<(StatusCode, Json<ThreadView>), ApiError> {
-    let title = req.title.as_deref().map(clean_title).transpose()?.unwrap_or_else(|| "New thread".into());
+async fn create(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    JsonBody(req): JsonBody<CreateThread>,
+) -> Result<(StatusCode, Json<ThreadView>), ApiError> {
+    let title = req
+        .title
+        .as_deref()
+        .map(clean_title)
+        .transpose()?
+        .unwrap_or_else(|| "New thread".into());
     if let Some(d) = req.dataset_id {
-        s.store.dataset(p.user_id, d).await?.ok_or(ApiError::NotFound)?;
+        s.store
+            .dataset(p.user_id, d)
+            .await?
+            .ok_or(ApiError::NotFound)?;
     }
     let now = now_ms();
-    let t = ThreadRecord { id: Uuid::now_v7(), user_id: p.user_id, title, dataset_id: req.dataset_id, created_at: now, updated_at: now };
+    let t = ThreadRecord {
+        id: Uuid::now_v7(),
+        user_id: p.user_id,
+        title,
+        dataset_id: req.dataset_id,
+        created_at: now,
+        updated_at: now,
+    };
     s.store.create_thread(&t).await?;
     Ok((StatusCode::CREATED, Json(ThreadView::from(&t))))
 }
 
-async fn show(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>) -> Result<Json<ThreadView>, ApiError> {
-    let t = s.store.thread(p.user_id, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+async fn show(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<ThreadView>, ApiError> {
+    let t = s
+        .store
+        .thread(p.user_id, parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(ThreadView::from(&t)))
 }
 
@@ -93,26 +132,52 @@ struct UpdateThread {
 
 mod double_option {
     use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }
 
-async fn update(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>, JsonBody(req): JsonBody<UpdateThread>) -> Result<Json<ThreadView>, ApiError> {
+async fn update(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<UpdateThread>,
+) -> Result<Json<ThreadView>, ApiError> {
     let id = parse_id(&id)?;
     let title = req.title.as_deref().map(clean_title).transpose()?;
     if let Some(Some(d)) = req.dataset_id {
-        s.store.dataset(p.user_id, d).await?.ok_or(ApiError::NotFound)?;
+        s.store
+            .dataset(p.user_id, d)
+            .await?
+            .ok_or(ApiError::NotFound)?;
     }
-    if !s.store.update_thread(p.user_id, id, title.as_deref(), req.dataset_id, now_ms()).await? {
+    if !s
+        .store
+        .update_thread(p.user_id, id, title.as_deref(), req.dataset_id, now_ms())
+        .await?
+    {
         return Err(ApiError::NotFound);
     }
-    let t = s.store.thread(p.user_id, id).await?.ok_or(ApiError::NotFound)?;
+    let t = s
+        .store
+        .thread(p.user_id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     Ok(Json(ThreadView::from(&t)))
 }
 
-async fn remove(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    if s.store.delete_thread(p.user_id, parse_id(&id)?).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+async fn remove(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if s.store.delete_thread(p.user_id, parse_id(&id)?).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[derive(Deserialize)]
@@ -122,11 +187,25 @@ struct MessagesQuery {
     after: Option<Uuid>,
 }
 
-async fn messages(State(s): State<AppState>, Authenticated(p): Authenticated, Path(id): Path<String>, q: Result<Query<MessagesQuery>, axum::extract::rejection::QueryRejection>) -> Result<Json<Page<MessageView>>, ApiError> {
+async fn messages(
+    State(s): State<AppState>,
+    Authenticated(p): Authenticated,
+    Path(id): Path<String>,
+    q: Result<Query<MessagesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<MessageView>>, ApiError> {
     let q = query(q)?;
     let n = limit(q.limit)?;
-    let thread = s.store.thread(p.user_id, parse_id(&id)?).await?.ok_or(ApiError::NotFound)?;
+    let thread = s
+        .store
+        .thread(p.user_id, parse_id(&id)?)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let msgs = s.store.messages(thread.id, n, q.after).await?;
-    let next = (msgs.len() as i64 == n).then(|| msgs.last().map(|m| m.id.to_string())).flatten();
-    Ok(Json(Page { items: msgs.iter().map(MessageView::from).collect(), next }))
+    let next = (msgs.len() as i64 == n)
+        .then(|| msgs.last().map(|m| m.id.to_string()))
+        .flatten();
+    Ok(Json(Page {
+        items: msgs.iter().map(MessageView::from).collect(),
+        next,
+    }))
 }

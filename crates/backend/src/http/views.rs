@@ -6,7 +6,9 @@ use uuid::Uuid;
 
 /// RFC 3339 from epoch milliseconds.
 pub fn ts(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A page of items; `next` is the cursor for the following page, when there is one.
@@ -27,7 +29,13 @@ pub struct ThreadView {
 
 impl From<&ThreadRecord> for ThreadView {
     fn from(t: &ThreadRecord) -> Self {
-        ThreadView { id: t.id, title: t.title.clone(), dataset_id: t.dataset_id, created_at: ts(t.created_at), updated_at: ts(t.updated_at) }
+        ThreadView {
+            id: t.id,
+            title: t.title.clone(),
+            dataset_id: t.dataset_id,
+            created_at: ts(t.created_at),
+            updated_at: ts(t.updated_at),
+        }
     }
 }
 
@@ -44,7 +52,15 @@ pub struct MessageView {
 
 impl From<&MessageRecord> for MessageView {
     fn from(m: &MessageRecord) -> Self {
-        MessageView { id: m.id, thread_id: m.thread_id, role: m.role.as_str(), content: m.content.clone(), client_msg_id: m.client_msg_id.clone(), run_id: m.run_id, created_at: ts(m.created_at) }
+        MessageView {
+            id: m.id,
+            thread_id: m.thread_id,
+            role: m.role.as_str(),
+            content: m.content.clone(),
+            client_msg_id: m.client_msg_id.clone(),
+            run_id: m.run_id,
+            created_at: ts(m.created_at),
+        }
     }
 }
 

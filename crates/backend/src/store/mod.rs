@@ -164,9 +164,15 @@ pub struct DatasetRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Accepted {
     /// New message and run written.
-    New { message: MessageRecord, run: RunRecord },
+    New {
+        message: MessageRecord,
+        run: RunRecord,
+    },
     /// The same `client_msg_id` was already accepted: the original message and run.
-    Duplicate { message: MessageRecord, run: RunRecord },
+    Duplicate {
+        message: MessageRecord,
+        run: RunRecord,
+    },
 }
 
 /// What `accept_message` writes.
@@ -183,6 +189,7 @@ pub struct NewUserMessage {
 }
 
 /// The backend's storage interface.
+#[allow(clippy::too_many_arguments)]
 #[async_trait]
 pub trait BackendStore: Send + Sync + 'static {
     /// "sqlite" or "postgres".
@@ -195,9 +202,21 @@ pub trait BackendStore: Send + Sync + 'static {
     /// The thread if it exists AND belongs to `user_id` (others' threads are `None`).
     async fn thread(&self, user_id: Uuid, id: Uuid) -> StoreResult<Option<ThreadRecord>>;
     /// A user's threads, most recently updated first; `before` is an `updated_at` cursor (exclusive).
-    async fn list_threads(&self, user_id: Uuid, limit: i64, before: Option<i64>) -> StoreResult<Vec<ThreadRecord>>;
+    async fn list_threads(
+        &self,
+        user_id: Uuid,
+        limit: i64,
+        before: Option<i64>,
+    ) -> StoreResult<Vec<ThreadRecord>>;
     /// Renames and/or re-targets a thread; false if not found for this user.
-    async fn update_thread(&self, user_id: Uuid, id: Uuid, title: Option<&str>, dataset_id: Option<Option<Uuid>>, now: i64) -> StoreResult<bool>;
+    async fn update_thread(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        title: Option<&str>,
+        dataset_id: Option<Option<Uuid>>,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Deletes a thread with its messages, runs and events; false if not found for this user.
     async fn delete_thread(&self, user_id: Uuid, id: Uuid) -> StoreResult<bool>;
 
@@ -208,7 +227,12 @@ pub trait BackendStore: Send + Sync + 'static {
     async fn accept_message(&self, msg: &NewUserMessage) -> StoreResult<Accepted>;
     /// A thread's messages in order (`created_at`, then id), after the `after` message id's
     /// position when given, at most `limit`. Caller checks thread ownership first.
-    async fn messages(&self, thread_id: Uuid, limit: i64, after: Option<Uuid>) -> StoreResult<Vec<MessageRecord>>;
+    async fn messages(
+        &self,
+        thread_id: Uuid,
+        limit: i64,
+        after: Option<Uuid>,
+    ) -> StoreResult<Vec<MessageRecord>>;
 
     // --- runs ---
     /// The run if it exists and belongs to `user_id`.
@@ -219,9 +243,20 @@ pub trait BackendStore: Send + Sync + 'static {
     async fn all_running_runs(&self) -> StoreResult<Vec<RunRecord>>;
     /// Appends an event with `seq = last_seq + 1` (atomically), returns it. Fails with
     /// `Conflict("run_finished")` if the run is no longer running.
-    async fn append_event(&self, run_id: Uuid, event_type: &str, payload: &serde_json::Value, ts: i64) -> StoreResult<RunEventRecord>;
+    async fn append_event(
+        &self,
+        run_id: Uuid,
+        event_type: &str,
+        payload: &serde_json::Value,
+        ts: i64,
+    ) -> StoreResult<RunEventRecord>;
     /// Events of a run with `seq > after`, ascending, at most `limit`.
-    async fn events(&self, run_id: Uuid, after: i64, limit: i64) -> StoreResult<Vec<RunEventRecord>>;
+    async fn events(
+        &self,
+        run_id: Uuid,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RunEventRecord>>;
     /// In one transaction: inserts the assistant message (if given), sets the run's terminal
     /// status, reason, answer message id, report and `finished_at`, and appends the terminal
     /// event (if given: e.g. `run_failed`/`run_cancelled`) with the next seq, which is returned.
@@ -250,7 +285,13 @@ pub trait BackendStore: Send + Sync + 'static {
 
     // --- WebSocket tickets ---
     /// Stores a ticket (hash of the opaque string) for a user's session.
-    async fn create_ticket(&self, hash: &[u8; 32], user_id: Uuid, session_id: Uuid, expires_at: i64) -> StoreResult<()>;
+    async fn create_ticket(
+        &self,
+        hash: &[u8; 32],
+        user_id: Uuid,
+        session_id: Uuid,
+        expires_at: i64,
+    ) -> StoreResult<()>;
     /// Single use: atomically marks the ticket used and returns (user_id, session_id) if it
     /// existed, was unused and `expires_at > now`; otherwise `None`.
     async fn redeem_ticket(&self, hash: &[u8; 32], now: i64) -> StoreResult<Option<(Uuid, Uuid)>>;
@@ -259,11 +300,18 @@ pub trait BackendStore: Send + Sync + 'static {
 }
 
 /// Opens the store named by `database_url` (postgres:// or sqlite:), running migrations.
-pub async fn connect(database_url: &str, max_connections: u32) -> StoreResult<Arc<dyn BackendStore>> {
+pub async fn connect(
+    database_url: &str,
+    max_connections: u32,
+) -> StoreResult<Arc<dyn BackendStore>> {
     if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            PostgresStore::connect(database_url, max_connections).await?,
+        ))
     } else {
-        Ok(Arc::new(SqliteStore::connect(database_url, max_connections).await?))
+        Ok(Arc::new(
+            SqliteStore::connect(database_url, max_connections).await?,
+        ))
     }
 }
 

@@ -27,7 +27,13 @@ enum End {
 }
 
 /// Serves one upgraded socket until it closes.
-pub async fn serve(socket: WebSocket, state: AppState, principal: Principal, conn_id: Uuid, mut close_rx: mpsc::Receiver<CloseOrder>) {
+pub async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    principal: Principal,
+    conn_id: Uuid,
+    mut close_rx: mpsc::Receiver<CloseOrder>,
+) {
     let limits = state.config.limits;
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Outbound>(limits.connection_queue);
@@ -37,7 +43,12 @@ pub async fn serve(socket: WebSocket, state: AppState, principal: Principal, con
                 Outbound::Text(t) => sink.send(Message::Text(t)).await,
                 Outbound::Ping => sink.send(Message::Ping(Default::default())).await,
                 Outbound::Close(order) => {
-                    let _ = sink.send(Message::Close(Some(CloseFrame { code: order.code, reason: order.reason.into() }))).await;
+                    let _ = sink
+                        .send(Message::Close(Some(CloseFrame {
+                            code: order.code,
+                            reason: order.reason.into(),
+                        })))
+                        .await;
                     break;
                 }
             };
@@ -48,9 +59,19 @@ pub async fn serve(socket: WebSocket, state: AppState, principal: Principal, con
         let _ = sink.close().await;
     });
 
-    let mut conn = Conn { state: state.clone(), principal, out: out_tx.clone(), followed: HashMap::new(), errors: Vec::new() };
+    let mut conn = Conn {
+        state: state.clone(),
+        principal,
+        out: out_tx.clone(),
+        followed: HashMap::new(),
+        errors: Vec::new(),
+    };
     let mut events = state.bus.subscribe(principal.user_id);
-    conn.send(&ServerFrame::ConnectionReady { connection_id: conn_id, user_id: principal.user_id, protocol: crate::protocol::PROTOCOL_VERSION });
+    conn.send(&ServerFrame::ConnectionReady {
+        connection_id: conn_id,
+        user_id: principal.user_id,
+        protocol: crate::protocol::PROTOCOL_VERSION,
+    });
     let heartbeat = Duration::from_secs(limits.heartbeat_secs.max(1));
     let mut tick = tokio::time::interval(heartbeat);
     tick.tick().await;
@@ -94,7 +115,11 @@ pub async fn serve(socket: WebSocket, state: AppState, principal: Principal, con
         }
     };
     if let End::Close(order) = end {
-        tracing::info!(code = order.code, reason = order.reason, "closing websocket");
+        tracing::info!(
+            code = order.code,
+            reason = order.reason,
+            "closing websocket"
+        );
         // Room is guaranteed only if the queue is not full; a slow consumer is cut off by dropping.
         let _ = out_tx.try_send(Outbound::Close(order));
     }
@@ -105,7 +130,10 @@ pub async fn serve(socket: WebSocket, state: AppState, principal: Principal, con
 }
 
 fn slow_consumer() -> CloseOrder {
-    CloseOrder { code: close::SLOW_CONSUMER, reason: "slow_consumer: resume from your last seq" }
+    CloseOrder {
+        code: close::SLOW_CONSUMER,
+        reason: "slow_consumer: resume from your last seq",
+    }
 }
 
 struct Conn {
@@ -128,11 +156,18 @@ impl Conn {
 
     fn send_event(&self, ev: &RunEventFrame) -> Result<(), CloseOrder> {
         let text = serde_json::to_string(ev).map_err(|_| slow_consumer())?;
-        self.out.try_send(Outbound::Text(text.into())).map_err(|_| slow_consumer())
+        self.out
+            .try_send(Outbound::Text(text.into()))
+            .map_err(|_| slow_consumer())
     }
 
     /// Sends an error frame; closes the socket if the client keeps misbehaving.
-    fn refuse(&mut self, code: &str, message: &str, run_id: Option<Uuid>) -> Result<(), CloseOrder> {
+    fn refuse(
+        &mut self,
+        code: &str,
+        message: &str,
+        run_id: Option<Uuid>,
+    ) -> Result<(), CloseOrder> {
         let now = now_ms();
         self.errors.retain(|&t| now - t < 60_000);
         self.errors.push(now);
@@ -140,7 +175,10 @@ impl Conn {
             return Err(slow_consumer());
         }
         if self.errors.len() > self.state.config.limits.abuse_errors_per_minute as usize {
-            return Err(CloseOrder { code: close::POLICY, reason: "too_many_errors" });
+            return Err(CloseOrder {
+                code: close::POLICY,
+                reason: "too_many_errors",
+            });
         }
         Ok(())
     }
@@ -148,10 +186,17 @@ impl Conn {
     async fn on_text(&mut self, text: &str) -> Result<(), CloseOrder> {
         let max = self.state.config.limits.max_frame_bytes;
         if text.len() > max {
-            return self.refuse("frame_too_large", &format!("frames are limited to {max} bytes"), None);
+            return self.refuse(
+                "frame_too_large",
+                &format!("frames are limited to {max} bytes"),
+                None,
+            );
         }
         if self.state.revocations.is_revoked(&self.principal) {
-            return Err(CloseOrder { code: close::SESSION_REVOKED, reason: "session_revoked" });
+            return Err(CloseOrder {
+                code: close::SESSION_REVOKED,
+                reason: "session_revoked",
+            });
         }
         let frame = match parse_client_frame(text) {
             Ok(f) => f,
@@ -164,39 +209,83 @@ impl Conn {
                 }
                 Ok(())
             }
-            ClientFrame::UserMessage { client_msg_id, thread_id, content, dataset_id } => self.on_user_message(client_msg_id, thread_id, content, dataset_id).await,
+            ClientFrame::UserMessage {
+                client_msg_id,
+                thread_id,
+                content,
+                dataset_id,
+            } => {
+                self.on_user_message(client_msg_id, thread_id, content, dataset_id)
+                    .await
+            }
             ClientFrame::StopRun { run_id } => self.on_stop(run_id).await,
             ClientFrame::Resume { run_id, after_seq } => self.on_resume(run_id, after_seq).await,
         }
     }
 
-    async fn on_user_message(&mut self, client_msg_id: String, thread_id: Option<Uuid>, content: String, dataset_id: Option<Uuid>) -> Result<(), CloseOrder> {
+    async fn on_user_message(
+        &mut self,
+        client_msg_id: String,
+        thread_id: Option<Uuid>,
+        content: String,
+        dataset_id: Option<Uuid>,
+    ) -> Result<(), CloseOrder> {
         let s = self.state.clone();
         let user = self.principal.user_id;
         let limits = s.config.limits;
-        if !s.user_limits.try_message(user, now_ms(), limits.messages_per_minute) {
-            return self.refuse("rate_limited", &format!("at most {} messages a minute", limits.messages_per_minute), None);
+        if !s
+            .user_limits
+            .try_message(user, now_ms(), limits.messages_per_minute)
+        {
+            return self.refuse(
+                "rate_limited",
+                &format!("at most {} messages a minute", limits.messages_per_minute),
+                None,
+            );
         }
         let result: Result<(), (&'static str, String)> = async {
-            if let Some(d) = dataset_id {
-                if s.store.dataset(user, d).await.map_err(internal)?.is_none() {
-                    return Err(("not_found", "no such dataset".into()));
-                }
+            if let Some(d) = dataset_id
+                && s.store.dataset(user, d).await.map_err(internal)?.is_none()
+            {
+                return Err(("not_found", "no such dataset".into()));
             }
             let thread = match thread_id {
-                Some(id) => s.store.thread(user, id).await.map_err(internal)?.ok_or(("not_found", "no such thread".to_owned()))?,
+                Some(id) => s
+                    .store
+                    .thread(user, id)
+                    .await
+                    .map_err(internal)?
+                    .ok_or(("not_found", "no such thread".to_owned()))?,
                 None => {
                     let now = now_ms();
-                    let t = ThreadRecord { id: Uuid::now_v7(), user_id: user, title: title_from(&content), dataset_id, created_at: now, updated_at: now };
+                    let t = ThreadRecord {
+                        id: Uuid::now_v7(),
+                        user_id: user,
+                        title: title_from(&content),
+                        dataset_id,
+                        created_at: now,
+                        updated_at: now,
+                    };
                     s.store.create_thread(&t).await.map_err(internal)?;
                     t
                 }
             };
             if dataset_id.is_some() && thread.dataset_id != dataset_id {
-                s.store.update_thread(user, thread.id, None, Some(dataset_id), now_ms()).await.map_err(internal)?;
+                s.store
+                    .update_thread(user, thread.id, None, Some(dataset_id), now_ms())
+                    .await
+                    .map_err(internal)?;
             }
-            if s.store.running_runs(user).await.map_err(internal)? >= i64::from(limits.concurrent_runs) {
-                return Err(("too_many_runs", format!("at most {} runs at once; wait for one to finish or stop one", limits.concurrent_runs)));
+            if s.store.running_runs(user).await.map_err(internal)?
+                >= i64::from(limits.concurrent_runs)
+            {
+                return Err((
+                    "too_many_runs",
+                    format!(
+                        "at most {} runs at once; wait for one to finish or stop one",
+                        limits.concurrent_runs
+                    ),
+                ));
             }
             let msg = NewUserMessage {
                 message_id: Uuid::now_v7(),
@@ -208,18 +297,30 @@ impl Conn {
                 dataset_id: dataset_id.or(thread.dataset_id),
                 now: now_ms(),
             };
-            let accepted = s.store.accept_message(&msg).await.map_err(internal)?;
+            let accepted = s.store.accept_message(&msg).await.map_err(|e| match e {
+                crate::store::StoreError::Conflict("thread_not_found") => {
+                    ("not_found", "no such thread".to_owned())
+                }
+                other => internal(other),
+            })?;
             let (message, run, new) = match accepted {
                 Accepted::New { message, run } => (message, run, true),
                 Accepted::Duplicate { message, run } => (message, run, false),
             };
             self.followed.entry(run.id).or_insert((run.thread_id, 0));
-            self.send(&ServerFrame::MessageAccepted { client_msg_id: client_msg_id.clone(), thread_id: message.thread_id, message_id: message.id, run_id: run.id });
+            self.send(&ServerFrame::MessageAccepted {
+                client_msg_id: client_msg_id.clone(),
+                thread_id: message.thread_id,
+                message_id: message.id,
+                run_id: run.id,
+            });
             if new {
                 s.runs.start(run, content);
             } else {
                 // A resend after reconnect: replay what the client may have missed.
-                self.replay(message.run_id.unwrap_or(run.id), 0).await.map_err(|_| ("internal", "replay failed".to_owned()))?;
+                self.replay(message.run_id.unwrap_or(run.id), 0)
+                    .await
+                    .map_err(|_| ("internal", "replay failed".to_owned()))?;
             }
             Ok(())
         }
@@ -237,13 +338,30 @@ impl Conn {
                 if !self.state.runs.cancel(run_id) {
                     // Not executing in this process (interrupted): finish it here.
                     let payload = serde_json::json!({ "reason": "stopped by the user" });
-                    if let Ok(Some(e)) = self.state.store.finish_run(run_id, RunStatus::Cancelled, Some("stopped by the user"), None, None, Some(("run_cancelled", &payload)), now_ms()).await {
-                        self.state.bus.publish(user, Arc::new(frame(run.thread_id, &e)));
+                    if let Ok(Some(e)) = self
+                        .state
+                        .store
+                        .finish_run(
+                            run_id,
+                            RunStatus::Cancelled,
+                            Some("stopped by the user"),
+                            None,
+                            None,
+                            Some(("run_cancelled", &payload)),
+                            now_ms(),
+                        )
+                        .await
+                    {
+                        self.state
+                            .bus
+                            .publish(user, Arc::new(frame(run.thread_id, &e)));
                     }
                 }
                 Ok(())
             }
-            Ok(Some(_)) => self.refuse("run_finished", "the run has already finished", Some(run_id)),
+            Ok(Some(_)) => {
+                self.refuse("run_finished", "the run has already finished", Some(run_id))
+            }
             Ok(None) => self.refuse("not_found", "no such run", Some(run_id)),
             Err(_) => self.refuse("internal", "could not read the run", Some(run_id)),
         }
@@ -262,12 +380,20 @@ impl Conn {
 
     /// Sends every stored event of a followed run after `after`, in pages.
     async fn replay(&mut self, run_id: Uuid, after: i64) -> Result<(), CloseOrder> {
-        let Some(&(thread_id, _)) = self.followed.get(&run_id) else { return Ok(()) };
+        let Some(&(thread_id, _)) = self.followed.get(&run_id) else {
+            return Ok(());
+        };
         let mut cursor = after.max(0);
         loop {
             let page = match self.state.store.events(run_id, cursor, 200).await {
                 Ok(p) => p,
-                Err(_) => return self.refuse("internal", "could not read the run's events", Some(run_id)),
+                Err(_) => {
+                    return self.refuse(
+                        "internal",
+                        "could not read the run's events",
+                        Some(run_id),
+                    );
+                }
             };
             if page.is_empty() {
                 break;
@@ -284,7 +410,7 @@ impl Conn {
         Ok(())
     }
 
-    /// A live event: delivered once, in order; a gap is filled from the database.
+    /// A live event of a followed run: delivered once, in order; a gap is filled from the database.
     async fn on_event(&mut self, ev: &RunEventFrame) -> Result<(), CloseOrder> {
         let delivered = self.followed.get(&ev.run_id).map(|&(_, s)| s);
         match delivered {
@@ -295,11 +421,8 @@ impl Conn {
                 Ok(())
             }
             Some(last) => self.replay(ev.run_id, last).await,
-            None => {
-                // A run of this user started elsewhere (another tab): follow it from here.
-                self.followed.insert(ev.run_id, (ev.thread_id, ev.seq - 1));
-                self.replay(ev.run_id, ev.seq - 1).await
-            }
+            // A run this connection neither started nor resumed: the client resumes it if it wants it.
+            None => Ok(()),
         }
     }
 
@@ -324,5 +447,9 @@ fn title_from(content: &str) -> String {
     if line.chars().count() > 60 {
         title.push('…');
     }
-    if title.is_empty() { "New thread".into() } else { title }
+    if title.is_empty() {
+        "New thread".into()
+    } else {
+        title
+    }
 }

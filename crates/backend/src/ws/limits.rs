@@ -37,7 +37,13 @@ mod tests {
             assert!(l.try_message(u, 1000 + i, 3));
         }
         assert!(!l.try_message(u, 2000, 3));
-        assert!(l.try_message(uuid::Uuid::new_v4(), 2000, 3), "other users unaffected");
-        assert!(l.try_message(u, 61_000, 3), "a minute later there is room again");
+        assert!(
+            l.try_message(uuid::Uuid::new_v4(), 2000, 3),
+            "other users unaffected"
+        );
+        assert!(
+            l.try_message(u, 61_000, 3),
+            "a minute later there is room again"
+        );
     }
 }

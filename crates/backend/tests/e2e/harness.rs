@@ -186,6 +186,7 @@ impl TestAuth {
 /// The backend on port 0 against `auth_base`, with a fresh database.
 pub struct TestBackend {
     pub base: String,
+    _db: backend::store::testing::TestDatabase,
     #[allow(dead_code)]
     pub state: backend::http::AppState,
     shutdown: tokio_util::sync::CancellationToken,
@@ -198,35 +199,55 @@ impl Drop for TestBackend {
     }
 }
 
-pub async fn start_backend(auth_base: &str, database_url: Option<String>) -> TestBackend {
+/// Starts the backend on a fresh database: SQLite, or PostgreSQL with `APEX_TEST_DB=postgres`.
+pub async fn start_backend(auth_base: &str) -> TestBackend {
+    let db = backend::store::testing::TestDatabase::from_env()
+        .await
+        .expect("test database (is PostgreSQL running?)");
     let dir = TempDir::new();
     let mut cfg = Config::local(dir.path());
     cfg.bind = "127.0.0.1:0".parse().unwrap();
     cfg.auth_url = auth_base.to_owned();
     cfg.service_client_id = CLIENT_ID.into();
     cfg.service_client_secret = CLIENT_SECRET.into();
-    if let Some(url) = database_url {
-        cfg.database_url = url;
-    }
+    cfg.database_url = db.url().to_owned();
     let app = Application::build(cfg).await.expect("backend builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
-    TestBackend { base, state, shutdown, _dir: dir }
+    TestBackend {
+        base,
+        _db: db,
+        state,
+        shutdown,
+        _dir: dir,
+    }
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(60)).no_proxy().build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .no_proxy()
+        .build()
+        .unwrap()
 }
 
 /// Registers a fresh user; returns (access token, session id).
 pub async fn register(auth_base: &str) -> (String, String) {
     let email = format!("e2e-{}@example.com", Uuid::new_v4().simple());
-    let resp = http().post(format!("{auth_base}/v1/register")).json(&json!({"email": email, "password": PASSWORD})).send().await.unwrap();
+    let resp = http()
+        .post(format!("{auth_base}/v1/register"))
+        .json(&json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
-    (body["access_token"].as_str().unwrap().to_owned(), body["session_id"].as_str().unwrap().to_owned())
+    (
+        body["access_token"].as_str().unwrap().to_owned(),
+        body["session_id"].as_str().unwrap().to_owned(),
+    )
 }
 
 pub async fn post(base: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
@@ -240,19 +261,31 @@ pub async fn post(base: &str, path: &str, token: &str, body: Option<Value>) -> (
 }
 
 pub async fn get(base: &str, path: &str, token: &str) -> (u16, Value) {
-    let resp = http().get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
+    let resp = http()
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Gets a ticket and opens the WebSocket; returns it after `connection_ready`.
 pub async fn connect(base: &str, token: &str) -> Socket {
     let (status, t) = post(base, "/v1/ws/ticket", token, None).await;
     assert_eq!(status, 200, "{t}");
-    let url = format!("{}/v1/ws?ticket={}", base.replace("http://", "ws://"), t["ticket"].as_str().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+    let url = format!(
+        "{}/v1/ws?ticket={}",
+        base.replace("http://", "ws://"),
+        t["ticket"].as_str().unwrap()
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket connects");
     let ready = next_json(&mut ws).await;
     assert_eq!(ready["type"], "connection_ready", "{ready}");
     assert_eq!(ready["protocol"], 1);
@@ -266,7 +299,11 @@ pub async fn send(ws: &mut Socket, v: Value) {
 /// The next JSON text frame (pings skipped), within 60 s.
 pub async fn next_json(ws: &mut Socket) -> Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a frame within 60 s").expect("socket open").expect("frame");
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next())
+            .await
+            .expect("a frame within 60 s")
+            .expect("socket open")
+            .expect("frame");
         match msg {
             Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
             Message::Close(c) => panic!("socket closed: {c:?}"),

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real auth service binary, the backend on port 0,
 //! real HTTP and WebSocket; the golden path and its failure modes.
 
+mod degraded;
 mod golden;
 mod harness;
