@@ -37,32 +37,41 @@ pub fn run(data_dir: PathBuf) -> anyhow::Result<()> {
         .context("preparing the local service secret")?;
     let auth_bind = std::env::var("APEX_AUTH_BIND").unwrap_or_else(|_| "127.0.0.1:8081".into());
     let auth_url = format!("http://{auth_bind}");
-    let backend_bind = std::env::var("APEX_BACKEND_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let backend_bind =
+        std::env::var("APEX_BACKEND_BIND").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let backend_url = format!("http://{backend_bind}");
     let data = data_dir.display().to_string();
-    let services = vec![Service {
-        name: "auth",
-        args: vec!["auth-service".into(), "serve".into()],
-        env: vec![
-            ("APEX_DATA_DIR".into(), data.clone()),
-            ("APEX_AUTH_BIND".into(), auth_bind.clone()),
-            ("APEX_AUTH_SERVICE_CLIENT_ID".into(), "apex-backend".into()),
-            ("APEX_AUTH_SERVICE_CLIENT_SECRET".into(), service_secret.clone()),
-        ],
-        ready_url: format!("{auth_url}/readyz"),
-    },
-    Service {
-        name: "backend",
-        args: vec!["backend".into()],
-        env: vec![
-            ("APEX_DATA_DIR".into(), data.clone()),
-            ("APEX_BACKEND_BIND".into(), backend_bind.clone()),
-            ("APEX_BACKEND_AUTH_URL".into(), auth_url.clone()),
-            ("APEX_BACKEND_SERVICE_CLIENT_ID".into(), "apex-backend".into()),
-            ("APEX_BACKEND_SERVICE_CLIENT_SECRET".into(), service_secret),
-        ],
-        ready_url: format!("{backend_url}/readyz"),
-    }];
+    let services = vec![
+        Service {
+            name: "auth",
+            args: vec!["auth-service".into(), "serve".into()],
+            env: vec![
+                ("APEX_DATA_DIR".into(), data.clone()),
+                ("APEX_AUTH_BIND".into(), auth_bind.clone()),
+                ("APEX_AUTH_SERVICE_CLIENT_ID".into(), "apex-backend".into()),
+                (
+                    "APEX_AUTH_SERVICE_CLIENT_SECRET".into(),
+                    service_secret.clone(),
+                ),
+            ],
+            ready_url: format!("{auth_url}/readyz"),
+        },
+        Service {
+            name: "backend",
+            args: vec!["backend".into()],
+            env: vec![
+                ("APEX_DATA_DIR".into(), data.clone()),
+                ("APEX_BACKEND_BIND".into(), backend_bind.clone()),
+                ("APEX_BACKEND_AUTH_URL".into(), auth_url.clone()),
+                (
+                    "APEX_BACKEND_SERVICE_CLIENT_ID".into(),
+                    "apex-backend".into(),
+                ),
+                ("APEX_BACKEND_SERVICE_CLIENT_SECRET".into(), service_secret),
+            ],
+            ready_url: format!("{backend_url}/readyz"),
+        },
+    ];
     let exe = std::env::current_exe().context("locating the apex executable")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -21,6 +21,7 @@
 //! For each HTTP phase it also prints where the CPU went (per thread group of
 //! this process, plus other processes such as PostgreSQL, from `/proc`) and
 //! the server-side handler time from the service's own latency histogram.
+//! Server logs are off unless `APEX_AUTH_LOG` is set (e.g. `APEX_AUTH_LOG=error`).
 //!
 //! ```text
 //! cargo bench -p auth-service --bench auth_load                 # SQLite
@@ -63,6 +64,8 @@ const MAX_REQUESTS_PER_CLIENT: usize = 5_000_000;
 const TRANSPORT_ERROR: u16 = 0;
 /// Pseudo status for an introspection answer that was not `active: true`.
 const INACTIVE: u16 = 1;
+/// Pseudo status of a refresh client whose chain broke: no request was made, nothing is recorded.
+const IDLE: u16 = 2;
 
 #[derive(Debug, thiserror::Error)]
 enum BenchError {
@@ -185,6 +188,10 @@ impl Args {
 
 fn main() -> Result<()> {
     let args = Args::parse()?;
+    // Server logs only on request (they cost time): e.g. APEX_AUTH_LOG=error.
+    if std::env::var_os("APEX_AUTH_LOG").is_some() {
+        auth_service::telemetry::init(false);
+    }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -600,7 +607,7 @@ async fn drive<W: Worker>(
                 }
                 let status = w.call(&http).await;
                 let done = Instant::now();
-                if done >= measure_from && done <= end {
+                if status != IDLE && done >= measure_from && done <= end {
                     samples.push(Sample {
                         done,
                         latency: done - t,
@@ -852,7 +859,7 @@ impl Worker for RefreshWorker {
         // A chain that broke (an error answer) cannot continue: its client idles out the phase.
         let Some(token) = self.token.take() else {
             tokio::time::sleep(Duration::from_millis(50)).await;
-            return TRANSPORT_ERROR;
+            return IDLE;
         };
         let body = serde_json::json!({ "refresh_token": token }).to_string();
         let (status, bytes) = send(

@@ -160,7 +160,9 @@ fn draw_spend(svg: &mut String, dates: &[&str], series: &[Vec<f64>]) -> Result<(
         .fold(0.0f64, f64::max)
         .max(0.01)
         * 1.08;
-    let x_max = i32::try_from(n.saturating_sub(1)).unwrap_or(i32::MAX).max(1);
+    let x_max = i32::try_from(n.saturating_sub(1))
+        .unwrap_or(i32::MAX)
+        .max(1);
     let root = SVGBackend::with_string(svg, (WIDTH, 380)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -290,7 +292,8 @@ fn draw_savings(svg: &mut String, bars: &[(&'static str, f64)]) -> Result<(), Dr
         bar.set_margin(7, 7, 0, 0);
         bar
     }))?;
-    let value_style = TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let value_style =
+        TextStyle::from((FONT, 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
     chart.draw_series(bars.iter().enumerate().map(|(i, (_, value))| {
         Text::new(
             usd(*value),
@@ -331,7 +334,13 @@ mod tests {
         let chart = spend_by_model(&days).unwrap().unwrap();
         assert!(chart.svg.starts_with("<svg "), "{}", chart.svg);
         assert!(!chart.svg.contains("http"), "{}", chart.svg);
-        assert_eq!(chart.svg.matches("<polyline").count(), 2, "{}", chart.svg);
+        // One thick line per model (the axes are thin polylines too).
+        assert_eq!(
+            chart.svg.matches("stroke-width=\"2\" points=").count(),
+            2,
+            "{}",
+            chart.svg
+        );
         assert!(chart.svg.contains("07-02"), "{}", chart.svg);
         assert_eq!(chart.legend.len(), 2);
         assert_eq!(chart.legend[0].label, "gpt-4o");
@@ -341,7 +350,9 @@ mod tests {
 
     #[test]
     fn many_models_are_summed_into_one_series() {
-        let models: Vec<(String, f64)> = (0..10).map(|i| (format!("m{i}"), 10.0 - i as f64)).collect();
+        let models: Vec<(String, f64)> = (0..10)
+            .map(|i| (format!("m{i}"), 10.0 - i as f64))
+            .collect();
         let refs: Vec<(&str, f64)> = models.iter().map(|(m, c)| (m.as_str(), *c)).collect();
         let chart = spend_by_model(&[day("2026-07-01", &refs), day("2026-07-02", &refs)])
             .unwrap()
@@ -352,7 +363,11 @@ mod tests {
 
     #[test]
     fn no_priced_spend_draws_no_chart() {
-        assert!(spend_by_model(&[day("2026-07-01", &[("x", 0.0)])]).unwrap().is_none());
+        assert!(
+            spend_by_model(&[day("2026-07-01", &[("x", 0.0)])])
+                .unwrap()
+                .is_none()
+        );
         assert!(savings_by_recommendation(&[]).unwrap().is_none());
     }
 }

@@ -138,11 +138,10 @@ impl TextWriter {
                 self.block_break();
                 self.heading = Some((String::new(), level as usize));
             }
-            Tag::Paragraph | Tag::BlockQuote(_) | Tag::HtmlBlock => {
-                if self.lists.is_empty() {
-                    self.block_break();
-                }
+            Tag::Paragraph | Tag::BlockQuote(_) | Tag::HtmlBlock if self.lists.is_empty() => {
+                self.block_break();
             }
+            Tag::Paragraph | Tag::BlockQuote(_) | Tag::HtmlBlock => {}
             Tag::CodeBlock(_) => {
                 self.block_break();
                 self.in_code_block = true;
@@ -333,7 +332,10 @@ mod tests {
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("<div"), "{html}");
         assert!(!html.contains("<img"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(html.contains("<strong>$3</strong>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
     }
@@ -354,7 +356,10 @@ mod tests {
     fn terminal_text_aligns_tables_and_drops_marks() {
         let md = "## Summary\n\nSpend is **$10**.\n\n| # | Name | Savings |\n|---:|---|---:|\n| 1 | batch | $5.00 |\n| 2 | caching things | $12.50 |\n\n- one\n- two\n";
         let text = to_terminal_text(md);
-        assert!(text.starts_with("Summary\n-------\n\nSpend is $10.\n"), "{text}");
+        assert!(
+            text.starts_with("Summary\n-------\n\nSpend is $10.\n"),
+            "{text}"
+        );
         assert!(text.contains("#  Name            Savings\n"), "{text}");
         assert!(text.contains("1  batch             $5.00\n"), "{text}");
         assert!(text.contains("2  caching things   $12.50\n"), "{text}");

@@ -175,6 +175,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<(), AnalyzeError> {
         catalogue = catalogue.with_overrides(path)?;
     }
     let catalogue = Arc::new(catalogue);
+    if let Some(out) = &args.out {
+        output::check_out_dir(out)?;
+    }
 
     let progress = input::Progress::for_inputs(&args.files);
     let loaded = input::load(&args.files, &catalogue, &progress)?;
@@ -202,11 +205,8 @@ fn analyze(args: &AnalyzeArgs) -> Result<(), AnalyzeError> {
         .build()
         .map_err(AnalyzeError::Runtime)?;
     let sink = VecSink::new();
-    let outcome = runtime.block_on(Supervisor::default().run(
-        run_input,
-        &sink,
-        CancellationToken::new(),
-    ));
+    let outcome =
+        runtime.block_on(Supervisor::default().run(run_input, &sink, CancellationToken::new()));
     progress.finish();
     let outcome = outcome?;
 

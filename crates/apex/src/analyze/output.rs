@@ -146,10 +146,7 @@ pub(crate) fn data_phrase(import: &ImportSummary) -> String {
 
 /// Which prices: the catalogue snapshot, and the override files.
 pub(crate) fn prices_phrase(a: &Analysis) -> String {
-    let mut s = format!(
-        "genai-prices catalogue snapshot of {}",
-        a.catalogue_date
-    );
+    let mut s = format!("genai-prices catalogue snapshot of {}", a.catalogue_date);
     if !a.price_overrides.is_empty() {
         let files: Vec<String> = a
             .price_overrides
@@ -215,12 +212,35 @@ pub(crate) fn emit(bytes: &[u8], out: Option<&Path>) -> Result<(), AnalyzeError>
     }
 }
 
+/// Fails early, before any work, when `path`'s directory does not exist.
+pub(crate) fn check_out_dir(path: &Path) -> Result<(), AnalyzeError> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("{} is not a directory", dir.display()),
+        )),
+        Err(e) => Err(std::io::Error::new(
+            e.kind(),
+            format!("directory {}: {e}", dir.display()),
+        )),
+    }
+    .map_err(|source| AnalyzeError::Output {
+        target: path.display().to_string(),
+        source,
+    })
+}
+
 /// Writes `bytes` to a new temporary file beside `path`, syncs it, and
 /// renames it over `path`; the temporary file is removed on failure.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let file_name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")
-    })?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -255,10 +275,8 @@ mod tests {
     use super::*;
 
     fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "apex-analyze-output-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("apex-analyze-output-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir

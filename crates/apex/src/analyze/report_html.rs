@@ -4,11 +4,11 @@
 //! answer is escaped; the answer's Markdown goes through
 //! [`to_safe_html`](super::markdown::to_safe_html).
 
+use super::Analysis;
 use super::charts::{self, Chart, ChartError};
 use super::input::{FileStatus, ImportSummary};
 use super::markdown::{escape_html as esc, to_safe_html};
 use super::output::{data_phrase, prices_phrase, span_phrase};
-use super::Analysis;
 use agents::format::{pct, thousands, usd};
 use analytics::{Confidence, Report};
 
@@ -62,8 +62,13 @@ pub(crate) fn render(a: &Analysis) -> Result<String, ChartError> {
     h.push_str(
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n",
     );
-    h.push_str(&format!("<title>Apex report: {}</title>\n", esc(&a.question)));
-    h.push_str(&format!("<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"));
+    h.push_str(&format!(
+        "<title>Apex report: {}</title>\n",
+        esc(&a.question)
+    ));
+    h.push_str(&format!(
+        "<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+    ));
 
     header(&mut h, a);
     recommendations(&mut h, report);

@@ -9,8 +9,16 @@ fn an_empty_file_exits_3() {
     let run = analyze(&[&empty]);
     assert_eq!(run.code, 3, "{run:?}");
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.contains("empty.jsonl: empty, nothing imported"), "{}", run.stderr);
-    assert!(run.stderr.contains("apex analyze: no usable records in "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("empty.jsonl: empty, nothing imported"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("apex analyze: no usable records in "),
+        "{}",
+        run.stderr
+    );
     assert_prefixed(&run.stderr);
 }
 
@@ -21,7 +29,11 @@ fn files_of_unknown_formats_exit_3() {
     let blank = dir.write("blank.jsonl", "\n\n  \n");
     let run = analyze(&[&prose, &blank]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("notes.txt: cannot tell the format"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("notes.txt: cannot tell the format"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("file skipped"), "{}", run.stderr);
     assert_prefixed(&run.stderr);
 }
@@ -36,7 +48,11 @@ fn a_file_with_no_usage_lines_exits_3() {
     let run = analyze(&[&bad]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("bad.jsonl:1: "), "{}", run.stderr);
-    assert!(run.stderr.contains("bad.jsonl:2: invalid JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("bad.jsonl:2: invalid JSON"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -47,7 +63,11 @@ fn a_missing_file_exits_4_before_reading_the_others() {
     let run = analyze(&[sample.as_os_str(), missing.as_os_str()]);
     assert_eq!(run.code, 4, "{run:?}");
     assert_eq!(run.stdout, "");
-    assert!(run.stderr.starts_with("apex analyze: cannot read "), "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with("apex analyze: cannot read "),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("nope.jsonl"), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
 }
@@ -68,18 +88,32 @@ fn invalid_prices_files_exit_5() {
     let (sample, _) = dir.sample("usage.jsonl");
     let cases = [
         ("syntax.toml", "[[models]\nprovider = "),
-        ("unknown-field.toml", "[[models]]\nprovider = \"openai\"\nid = \"x\"\nprices = { input_mtok = 1.0, inptu_mtok = 2.0 }\n"),
-        ("negative.json", "{\"models\": [{\"provider\": \"openai\", \"id\": \"x\", \"prices\": {\"input_mtok\": -1}}]}"),
+        (
+            "unknown-field.toml",
+            "[[models]]\nprovider = \"openai\"\nid = \"x\"\nprices = { input_mtok = 1.0, inptu_mtok = 2.0 }\n",
+        ),
+        (
+            "negative.json",
+            "{\"models\": [{\"provider\": \"openai\", \"id\": \"x\", \"prices\": {\"input_mtok\": -1}}]}",
+        ),
     ];
     for (name, text) in cases {
         let prices = dir.write(name, text);
         let run = analyze(&[sample.as_os_str(), "--prices".as_ref(), prices.as_os_str()]);
         assert_eq!(run.code, 5, "{name}: {run:?}");
         assert!(run.stderr.starts_with("apex analyze: "), "{}", run.stderr);
-        assert!(run.stderr.contains(name), "the message names the file: {}", run.stderr);
+        assert!(
+            run.stderr.contains(name),
+            "the message names the file: {}",
+            run.stderr
+        );
         assert_eq!(run.stdout, "");
     }
-    let run = analyze(&[sample.as_os_str(), "--prices".as_ref(), dir.path("absent.toml").as_os_str()]);
+    let run = analyze(&[
+        sample.as_os_str(),
+        "--prices".as_ref(),
+        dir.path("absent.toml").as_os_str(),
+    ]);
     assert_eq!(run.code, 5, "{run:?}");
 }
 

@@ -27,7 +27,12 @@ fn json_has_the_report_the_answer_and_the_import_summary() {
     // Two days of data: amounts are multiplied by about 720 / 48.
     let factor = json["span"]["monthly_factor"].as_f64().unwrap();
     assert!((14.9..15.2).contains(&factor), "factor {factor}");
-    assert!(json["span"]["basis"].as_str().unwrap().contains("USD per 30-day month"));
+    assert!(
+        json["span"]["basis"]
+            .as_str()
+            .unwrap()
+            .contains("USD per 30-day month")
+    );
 
     let recs = json["report"]["recommendations"].as_array().unwrap();
     assert!(recs.len() >= 4, "{recs:?}");
@@ -36,15 +41,30 @@ fn json_has_the_report_the_answer_and_the_import_summary() {
         .map(|r| r["monthly_savings_usd"].as_f64().unwrap())
         .collect();
     assert!(savings[0] > 0.0, "{savings:?}");
-    assert!(savings.windows(2).all(|w| w[0] >= w[1]), "largest first: {savings:?}");
+    assert!(
+        savings.windows(2).all(|w| w[0] >= w[1]),
+        "largest first: {savings:?}"
+    );
     for r in recs {
-        assert!(r["id"].is_string() && r["confidence"].is_string() && r["evidence"]["calls"].is_u64());
+        assert!(
+            r["id"].is_string() && r["confidence"].is_string() && r["evidence"]["calls"].is_u64()
+        );
     }
     let ids: Vec<&str> = recs.iter().map(|r| r["id"].as_str().unwrap()).collect();
-    for id in ["model_substitution", "batch_api", "prompt_caching", "response_caching"] {
+    for id in [
+        "model_substitution",
+        "batch_api",
+        "prompt_caching",
+        "response_caching",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
-    assert!(json["report"]["breakdown"]["totals"]["monthly_usd"].as_f64().unwrap() > 0.0);
+    assert!(
+        json["report"]["breakdown"]["totals"]["monthly_usd"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     let answer = json["answer"].as_str().unwrap();
     assert!(answer.contains("## Recommendations"), "{answer}");
 }
@@ -57,12 +77,21 @@ fn markdown_has_the_header_and_the_recommendations_table() {
     let md = run.ok();
     assert!(md.starts_with("# Apex analysis\n"), "{md}");
     assert!(
-        md.contains(&format!("- **Prices:** genai-prices catalogue snapshot of {}", pricing::SNAPSHOT_DATE)),
+        md.contains(&format!(
+            "- **Prices:** genai-prices catalogue snapshot of {}",
+            pricing::SNAPSHOT_DATE
+        )),
         "{md}"
     );
     assert!(md.contains("- **Time span:** 2026-07-01 00:"), "{md}");
-    assert!(md.contains("- **Amounts:** USD per 30-day month, extrapolated from"), "{md}");
-    assert!(md.contains("| # | Recommendation | Est. monthly savings | Confidence |"), "{md}");
+    assert!(
+        md.contains("- **Amounts:** USD per 30-day month, extrapolated from"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| # | Recommendation | Est. monthly savings | Confidence |"),
+        "{md}"
+    );
     assert!(md.contains("|---:|---|---:|---|"), "{md}");
     assert!(md.contains("through the batch API"), "{md}");
 }
@@ -74,8 +103,17 @@ fn text_is_plain_with_aligned_tables() {
     let run = analyze(&[sample.as_os_str()]);
     let text = run.ok();
     assert!(text.starts_with("Apex analysis\n=============\n"), "{text}");
-    assert!(text.contains("\nRecommendations\n---------------\n"), "{text}");
-    assert!(text.contains(&format!("Prices: genai-prices catalogue snapshot of {}", pricing::SNAPSHOT_DATE)), "{text}");
+    assert!(
+        text.contains("\nRecommendations\n---------------\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "Prices: genai-prices catalogue snapshot of {}",
+            pricing::SNAPSHOT_DATE
+        )),
+        "{text}"
+    );
     assert!(!text.contains("**"), "{text}");
     assert!(!text.contains("|---"), "{text}");
     // The table's header row and its rule.
@@ -116,7 +154,14 @@ fn out_into_a_missing_directory_fails_with_exit_1() {
     let target = dir.path("no/such/dir/report.md");
     let run = analyze(&[sample.as_os_str(), "--out".as_ref(), target.as_os_str()]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.starts_with("apex analyze: cannot write "), "{}", run.stderr);
+    // Said before any work: the only line on stderr.
+    assert!(
+        run.stderr.starts_with("apex analyze: cannot write "),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("no/such/dir"), "{}", run.stderr);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(!target.exists());
 }
 

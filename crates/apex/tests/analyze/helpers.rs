@@ -122,6 +122,9 @@ pub fn analyze_with_stdin<S: AsRef<OsStr>>(args: &[S], stdin: &[u8]) -> Run {
 #[track_caller]
 pub fn assert_prefixed(stderr: &str) {
     for line in stderr.lines() {
-        assert!(line.starts_with("apex analyze:"), "unprefixed line {line:?} in {stderr}");
+        assert!(
+            line.starts_with("apex analyze:"),
+            "unprefixed line {line:?} in {stderr}"
+        );
     }
 }

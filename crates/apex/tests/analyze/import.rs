@@ -15,9 +15,18 @@ fn malformed_lines_are_reported_with_their_numbers_and_the_rest_is_analysed() {
 
     let run = analyze(&[damaged.as_os_str(), "--format".as_ref(), "json".as_ref()]);
     let json = run.json();
-    assert!(run.stderr.contains("damaged.jsonl: skipped 2 malformed line(s)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("damaged.jsonl: skipped 2 malformed line(s)"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("damaged.jsonl:3: "), "{}", run.stderr);
-    assert!(run.stderr.contains("damaged.jsonl:10: invalid JSON"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("damaged.jsonl:10: invalid JSON"),
+        "{}",
+        run.stderr
+    );
     assert_prefixed(&run.stderr);
 
     let import = &json["import"];
@@ -30,7 +39,12 @@ fn malformed_lines_are_reported_with_their_numbers_and_the_rest_is_analysed() {
         .map(|s| s["line"].as_u64().unwrap())
         .collect();
     assert_eq!(skipped, vec![3, 10]);
-    assert!(!json["report"]["recommendations"].as_array().unwrap().is_empty());
+    assert!(
+        !json["report"]["recommendations"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -40,11 +54,16 @@ fn unknown_models_are_reported_on_stderr() {
     let run = analyze(&[&sample]);
     run.ok();
     assert!(
-        run.stderr.contains("model(s) the price catalogue does not know are in no dollar figure"),
+        run.stderr
+            .contains("model(s) the price catalogue does not know are in no dollar figure"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("apex analyze:   acme-intent-ft-v2: "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("apex analyze:   acme-intent-ft-v2: "),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -58,12 +77,21 @@ fn several_files_and_stdin_make_one_dataset_without_duplicates() {
 
     // The second half twice (as a file and on stdin): its request ids repeat.
     let run = analyze_with_stdin(
-        &[first.as_os_str(), second.as_os_str(), "-".as_ref(), "--format".as_ref(), "json".as_ref()],
+        &[
+            first.as_os_str(),
+            second.as_os_str(),
+            "-".as_ref(),
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
         &stdin,
     );
     let json = run.json();
     assert_eq!(json["import"]["records"], records.len() as u64);
-    assert_eq!(json["import"]["duplicates_dropped"], (records.len() - half) as u64);
+    assert_eq!(
+        json["import"]["duplicates_dropped"],
+        (records.len() - half) as u64
+    );
     assert_eq!(json["import"]["files"][2]["path"], "-");
     assert!(
         run.stderr.contains("apex analyze: -: dropped "),
@@ -77,7 +105,7 @@ fn csv_input_is_detected() {
     let dir = TestDir::new("csv");
     let records = analytics::sample_workload(42, crate::helpers::SAMPLE_DAYS);
     let path = dir.path("usage.csv");
-    let mut writer = usage::CsvWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
+    let mut writer = usage::import::CsvWriter::new(std::fs::File::create(&path).unwrap()).unwrap();
     for r in &records {
         writer.write(r).unwrap();
     }

@@ -24,6 +24,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Write transactions go through this one-connection pool, so they queue
+    /// in order instead of sleeping on SQLite's lock (and timing out under load).
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -41,21 +44,33 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool_options = if in_memory {
-            SqlitePoolOptions::new()
+        if in_memory {
+            let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-        } else {
-            options = options
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal);
-            SqlitePoolOptions::new().max_connections(max_connections.max(1))
-        };
-        let pool = pool_options.connect_with(options).await?;
+                .connect_with(options)
+                .await?;
+            MIGRATOR.run(&pool).await?;
+            return Ok(Self {
+                writer: pool.clone(),
+                pool,
+            });
+        }
+        options = options
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .connect_with(options.clone())
+            .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, writer })
     }
 
     /// The connection pool, for tests that inspect the database directly.
@@ -81,7 +96,7 @@ impl SqlDialect for SqliteStore {
         FROM audit_log WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
 
     async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     async fn lock_revocation_feed(_conn: &mut SqliteConnection) -> StoreResult<()> {

@@ -79,10 +79,7 @@ async fn admin_endpoints_need_the_admin_role_and_audit_records_security_events()
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["role"], "admin");
     let (_, fresh) = app
-        .login(
-            &user["user"]["email"].as_str().unwrap().to_owned(),
-            PASSWORD,
-        )
+        .login(user["user"]["email"].as_str().unwrap(), PASSWORD)
         .await;
     let (status, _) = app
         .get_bearer("/v1/admin/users", fresh["access_token"].as_str().unwrap())
