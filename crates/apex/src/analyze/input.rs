@@ -162,7 +162,7 @@ fn display(path: &Path) -> String {
 }
 
 /// The inputs in a few words, for messages and the answer: `a.jsonl`,
-/// `a.jsonl, b.csv`, `a.jsonl and 3 more files`, `standard input`.
+/// `a.jsonl and b.csv`, `a.jsonl and 3 more files`, `standard input`.
 pub(crate) fn describe_files(paths: &[PathBuf]) -> String {
     let name = |p: &PathBuf| {
         if is_stdin(p) {
@@ -174,7 +174,7 @@ pub(crate) fn describe_files(paths: &[PathBuf]) -> String {
     match paths {
         [] => "no files".to_owned(),
         [one] => name(one),
-        [a, b] => format!("{}, {}", name(a), name(b)),
+        [a, b] => format!("{} and {}", name(a), name(b)),
         [first, rest @ ..] => format!("{} and {} more files", name(first), rest.len()),
     }
 }

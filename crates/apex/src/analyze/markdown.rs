@@ -45,6 +45,20 @@ pub(crate) fn to_safe_html(markdown: &str, heading_offset: usize) -> String {
     out
 }
 
+/// One line of Markdown (a recommendation's title or action) as safe
+/// inline HTML: as [`to_safe_html`], without the paragraph around it.
+pub(crate) fn to_safe_inline_html(markdown: &str) -> String {
+    let html = to_safe_html(markdown, 0);
+    let trimmed = html.trim_end();
+    match trimmed
+        .strip_prefix("<p>")
+        .and_then(|rest| rest.strip_suffix("</p>"))
+    {
+        Some(inner) if !inner.contains("<p>") => inner.to_owned(),
+        _ => html,
+    }
+}
+
 /// Escapes text for an HTML body or a quoted attribute value.
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
@@ -379,6 +393,18 @@ mod tests {
         let escaped = escape_markdown("a_b*<c>`d` & ~e~ [f](g)\nh");
         let html = to_safe_html(&escaped, 0);
         assert_eq!(html, "<p>a_b*&lt;c&gt;`d` &amp; ~e~ [f](g) h</p>\n");
+    }
+
+    #[test]
+    fn inline_html_has_no_paragraph() {
+        assert_eq!(
+            to_safe_inline_html("mark it with a `cache_control` <b>breakpoint</b>"),
+            "mark it with a <code>cache_control</code> &lt;b&gt;breakpoint&lt;/b&gt;"
+        );
+        assert_eq!(
+            to_safe_inline_html("one\n\ntwo"),
+            "<p>one</p>\n<p>two</p>\n"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! which price catalogue snapshot priced it. JSON carries the same plus
 //! the structured report and the import summary, under stable field names.
 
-use super::input::{FileStatus, ImportSummary};
+use super::input::{FileStatus, ImportSummary, describe_files};
 use super::markdown::{escape_markdown, to_terminal_text};
 use super::{Analysis, AnalyzeError, OutputFormat, report_html};
 use agents::AnswerSource;
@@ -16,7 +16,7 @@ use analytics::{Report, TimeSpan};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Version of the JSON output's shape; raised when a field changes meaning or goes away.
 pub(crate) const JSON_SCHEMA_VERSION: u32 = 1;
@@ -84,22 +84,6 @@ fn answered_by(source: &AnswerSource) -> String {
     }
 }
 
-/// The input files in a few words: one or two names, else a count.
-pub(crate) fn files_phrase(import: &ImportSummary) -> String {
-    let name = |p: &str| {
-        if p == "-" {
-            "standard input".to_owned()
-        } else {
-            p.to_owned()
-        }
-    };
-    match import.files.as_slice() {
-        [one] => name(&one.path),
-        [a, b] => format!("{} and {}", name(&a.path), name(&b.path)),
-        files => format!("{} files", files.len()),
-    }
-}
-
 /// What was read: records, files and formats, and what was left out.
 pub(crate) fn data_phrase(import: &ImportSummary) -> String {
     let mut formats: Vec<&str> = import
@@ -108,11 +92,17 @@ pub(crate) fn data_phrase(import: &ImportSummary) -> String {
         .filter(|f| f.status == FileStatus::Imported)
         .filter_map(|f| f.format)
         .collect();
+    formats.sort_unstable();
     formats.dedup();
+    let paths: Vec<PathBuf> = import
+        .files
+        .iter()
+        .map(|f| PathBuf::from(&f.path))
+        .collect();
     let mut s = format!(
         "{} records from {} ({})",
         thousands(import.records),
-        files_phrase(import),
+        describe_files(&paths),
         formats.join(", ")
     );
     if import.calls != import.records {

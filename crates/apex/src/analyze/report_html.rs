@@ -7,7 +7,7 @@
 use super::Analysis;
 use super::charts::{self, Chart, ChartError};
 use super::input::{FileStatus, ImportSummary};
-use super::markdown::{escape_html as esc, to_safe_html};
+use super::markdown::{escape_html as esc, to_safe_html, to_safe_inline_html};
 use super::output::{data_phrase, prices_phrase, span_phrase};
 use agents::format::{pct, thousands, usd};
 use analytics::{Confidence, Report};
@@ -166,8 +166,8 @@ fn recommendations(h: &mut String, report: Option<&Report>) {
             "<tr><td class=\"num\">{}</td><td>{}<div class=\"action\">{}</div></td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
              <td><span class=\"conf conf-{level}\">{level}</span></td><td class=\"num\">{}</td><td>{}</td></tr>\n",
             i + 1,
-            esc(&r.title),
-            esc(&r.action),
+            to_safe_inline_html(&r.title),
+            to_safe_inline_html(&r.action),
             esc(&saving),
             esc(&share),
             esc(&thousands(r.evidence.calls)),
