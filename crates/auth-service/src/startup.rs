@@ -100,6 +100,10 @@ impl Application {
     /// Serves until the shutdown token is cancelled.
     pub async fn run_until_stopped(self) -> Result<(), StartupError> {
         let maintenance = tokio::spawn(maintenance(self.state.clone(), self.shutdown.clone()));
+        let live_sync = tokio::spawn(follow_revocations(
+            self.state.clone(),
+            self.shutdown.clone(),
+        ));
         let app = router(self.state.clone());
         let shutdown = self.shutdown.clone();
         let served = axum::serve(
@@ -110,6 +114,7 @@ impl Application {
         .await;
         self.shutdown.cancel();
         maintenance.abort();
+        live_sync.abort();
         served.map_err(StartupError::Serve)
     }
 }
@@ -171,11 +176,27 @@ pub async fn build_state(
         metrics.clone(),
         issuer,
     ));
+    auth.init_live_sessions().await?;
     Ok(AppState {
         auth,
         config,
         metrics,
     })
+}
+
+/// Applies revocations written by other replicas to the live-session cache.
+async fn follow_revocations(state: AppState, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(crate::service::LIVE_SESSION_SYNC_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = state.auth.sync_live_sessions().await {
+            tracing::warn!(error = %e, "could not read the revocation feed for the session cache");
+        }
+    }
 }
 
 /// Key rotation and purging of expired sessions, every minute.

@@ -7,11 +7,13 @@
 mod accounts;
 mod admin;
 mod feed;
+mod live_sessions;
 mod sessions;
 mod tokens;
 
 pub use admin::AuditView;
 pub use feed::{FeedEvent, FeedPage};
+pub use live_sessions::{LiveSessions, SYNC_INTERVAL as LIVE_SESSION_SYNC_INTERVAL};
 pub use sessions::{AuthContext, SessionView};
 pub use tokens::Introspection;
 
@@ -82,6 +84,8 @@ pub struct AuthService {
     pub(crate) issuer: String,
     /// Latest revocation-feed cursor written by this process, to wake long-polls.
     pub(crate) revoked: watch::Sender<i64>,
+    /// Sessions known to be live (introspection and bearer authentication).
+    pub(crate) live: LiveSessions,
 }
 
 impl AuthService {
@@ -105,6 +109,7 @@ impl AuthService {
             metrics,
             issuer,
             revoked,
+            live: LiveSessions::default(),
         }
     }
 

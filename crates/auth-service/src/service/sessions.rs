@@ -5,7 +5,7 @@ use super::{AuthService, ClientInfo, TokenResponse};
 use crate::clock::rfc3339;
 use crate::domain::refresh;
 use crate::error::ApiError;
-use crate::store::{Role, RotateOutcome};
+use crate::store::{RefreshContext, Role, RotateOutcome};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -60,14 +60,13 @@ impl AuthService {
         }
         let hash = refresh::hash(token);
         let now = self.now_ms();
-        let rec = self
+        let RefreshContext {
+            token: rec,
+            session,
+            user,
+        } = self
             .store
-            .refresh_token(&hash)
-            .await?
-            .ok_or(ApiError::InvalidRefreshToken)?;
-        let session = self
-            .store
-            .session(rec.session_id)
+            .refresh_context(&hash)
             .await?
             .ok_or(ApiError::InvalidRefreshToken)?;
         if session.revoked_at.is_some() {
@@ -76,11 +75,6 @@ impl AuthService {
         if rec.expires_at <= now || session.expires_at <= now {
             return Err(ApiError::RefreshTokenExpired);
         }
-        let user = self
-            .store
-            .user_by_id(session.user_id)
-            .await?
-            .ok_or(ApiError::InvalidRefreshToken)?;
         let (new_token, new_rec) = self.new_refresh(session.id, now);
         let rotated_at = match rec.rotated_at {
             None => match self
@@ -111,6 +105,7 @@ impl AuthService {
             .revoke_session(session.id, now, "refresh_token_reused")
             .await?
         {
+            self.live.evict_session(session.id);
             self.notify_revocation().await;
         }
         self.audit(
@@ -170,6 +165,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), ApiError> {
         if self.store.revoke_session(id, self.now_ms(), reason).await? {
+            self.live.evict_session(id);
             self.notify_revocation().await;
             self.audit(
                 "session_revoked",
@@ -194,6 +190,7 @@ impl AuthService {
             .revoke_user_sessions(ctx.user_id, self.now_ms(), "revoke_all")
             .await?;
         if n > 0 {
+            self.live.evict_user(ctx.user_id);
             self.notify_revocation().await;
         }
         self.audit(

@@ -4,7 +4,7 @@ use super::{AuthService, TokenResponse, UserView};
 use crate::domain::keys::KeyError;
 use crate::domain::{jwt, refresh};
 use crate::error::ApiError;
-use crate::store::{NewRefreshToken, RefreshTokenRecord, Role, UserRecord};
+use crate::store::{NewRefreshToken, RefreshContext, UserRecord};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -148,46 +148,32 @@ impl AuthService {
     }
 
     async fn introspect_refresh(&self, token: &str, now: i64) -> Result<Introspection, ApiError> {
-        let Some(RefreshTokenRecord {
-            session_id,
-            created_at,
-            expires_at,
-            rotated_at,
-            ..
-        }) = self.store.refresh_token(&refresh::hash(token)).await?
+        let Some(RefreshContext {
+            token,
+            session,
+            user,
+        }) = self.store.refresh_context(&refresh::hash(token)).await?
         else {
             return Ok(Introspection::default());
         };
-        if rotated_at.is_some()
-            || expires_at <= now
-            || !self.session_is_live(session_id, now).await?
+        if token.rotated_at.is_some()
+            || token.expires_at <= now
+            || session.revoked_at.is_some()
+            || session.expires_at <= now
         {
             return Ok(Introspection::default());
         }
-        let Some(session) = self.store.session(session_id).await? else {
-            return Ok(Introspection::default());
-        };
-        let user = self.store.user_by_id(session.user_id).await?;
         Ok(Introspection {
             active: true,
-            sub: Some(session.user_id.to_string()),
-            sid: Some(session_id.to_string()),
-            exp: Some(expires_at / 1000),
-            iat: Some(created_at / 1000),
+            sub: Some(user.id.to_string()),
+            sid: Some(session.id.to_string()),
+            exp: Some(token.expires_at / 1000),
+            iat: Some(token.created_at / 1000),
             token_type: Some("refresh_token"),
-            email: user.as_ref().map(|u| u.email.clone()),
-            role: user.map(|u| Role::as_str(u.role).to_owned()),
+            email: Some(user.email),
+            role: Some(user.role.as_str().to_owned()),
             iss: Some(self.issuer.clone()),
             jti: None,
         })
-    }
-
-    /// True when the session exists, is not revoked and has not expired.
-    pub(crate) async fn session_is_live(&self, sid: Uuid, now: i64) -> Result<bool, ApiError> {
-        Ok(self
-            .store
-            .session(sid)
-            .await?
-            .is_some_and(|s| s.revoked_at.is_none() && s.expires_at > now))
     }
 }

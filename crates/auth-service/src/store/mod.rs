@@ -108,6 +108,15 @@ pub struct RefreshTokenRecord {
     pub rotated_at: Option<i64>,
 }
 
+/// A refresh token with its session and that session's user: what a refresh
+/// or a refresh-token introspection needs, read in one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshContext {
+    pub token: RefreshTokenRecord,
+    pub session: SessionRecord,
+    pub user: UserRecord,
+}
+
 /// What a session row is created with.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -264,6 +273,8 @@ pub trait AuthStore: Send + Sync + 'static {
     /// Sessions of a user that are not revoked and not expired at `now`, newest first.
     async fn active_sessions(&self, user_id: Uuid, now: i64) -> StoreResult<Vec<SessionRecord>>;
     async fn refresh_token(&self, hash: &[u8; 32]) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// The token with its session and user, in one read; `None` when the token is unknown.
+    async fn refresh_context(&self, hash: &[u8; 32]) -> StoreResult<Option<RefreshContext>>;
     /// In one transaction: if the token `old` is not yet rotated, mark it rotated at `now`,
     /// insert `new`, and slide the session (`last_used_at = now`, `expires_at = new.expires_at`,
     /// and `ip`/`user_agent` when given). Otherwise write nothing and answer `AlreadyRotated`.

@@ -7,8 +7,8 @@
 //! [`StoreError::Corrupt`] for a value the domain type cannot hold.
 
 use super::{
-    AuditRecord, RefreshTokenRecord, RevocationKind, RevocationRecord, Role, SessionRecord,
-    SigningKeyRecord, StoreError, StoreResult, ThrottleRecord, UserRecord,
+    AuditRecord, RefreshContext, RefreshTokenRecord, RevocationKind, RevocationRecord, Role,
+    SessionRecord, SigningKeyRecord, StoreError, StoreResult, ThrottleRecord, UserRecord,
 };
 use uuid::Uuid;
 
@@ -110,6 +110,69 @@ impl TryFrom<SessionRow> for SessionRecord {
             ip: row.ip,
             revoked_at: row.revoked_at,
             revoke_reason: row.revoke_reason,
+        })
+    }
+}
+
+/// A refresh token joined with its session and user (columns prefixed `t_`, `s_`, `u_`).
+#[derive(sqlx::FromRow)]
+pub(super) struct RefreshContextRow {
+    t_hash: Vec<u8>,
+    t_created_at: i64,
+    t_expires_at: i64,
+    t_rotated_at: Option<i64>,
+    s_id: String,
+    s_created_at: i64,
+    s_last_used_at: i64,
+    s_expires_at: i64,
+    s_user_agent: Option<String>,
+    s_ip: Option<String>,
+    s_revoked_at: Option<i64>,
+    s_revoke_reason: Option<String>,
+    u_id: String,
+    u_email: String,
+    u_name: Option<String>,
+    u_password_hash: String,
+    u_role: String,
+    u_created_at: i64,
+    u_updated_at: i64,
+}
+
+impl TryFrom<RefreshContextRow> for RefreshContext {
+    type Error = StoreError;
+
+    fn try_from(row: RefreshContextRow) -> StoreResult<Self> {
+        let user = UserRecord::try_from(UserRow {
+            id: row.u_id,
+            email: row.u_email,
+            name: row.u_name,
+            password_hash: row.u_password_hash,
+            role: row.u_role,
+            created_at: row.u_created_at,
+            updated_at: row.u_updated_at,
+        })?;
+        let session = SessionRecord::try_from(SessionRow {
+            id: row.s_id,
+            user_id: user.id.hyphenated().to_string(),
+            created_at: row.s_created_at,
+            last_used_at: row.s_last_used_at,
+            expires_at: row.s_expires_at,
+            user_agent: row.s_user_agent,
+            ip: row.s_ip,
+            revoked_at: row.s_revoked_at,
+            revoke_reason: row.s_revoke_reason,
+        })?;
+        let token = RefreshTokenRecord::try_from(RefreshTokenRow {
+            hash: row.t_hash,
+            session_id: session.id.hyphenated().to_string(),
+            created_at: row.t_created_at,
+            expires_at: row.t_expires_at,
+            rotated_at: row.t_rotated_at,
+        })?;
+        Ok(RefreshContext {
+            token,
+            session,
+            user,
         })
     }
 }

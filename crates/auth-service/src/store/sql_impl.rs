@@ -35,6 +35,21 @@ pub(super) trait SqlDialect {
         &self,
     ) -> impl Future<Output = StoreResult<sqlx::Transaction<'static, Self::Db>>> + Send;
 
+    /// `AuthStore::rotate_refresh_token` in one round trip: the compare-and-set
+    /// on the old token (`UPDATE ... WHERE rotated_at IS NULL`), the insert of
+    /// the new one and the session's slide, atomically, writing nothing when
+    /// the old token was already rotated (or is unknown). Of two concurrent
+    /// callers, the second waits for the first's lock and then matches no row.
+    /// `new.session_id` must be the old token's session.
+    fn rotate_refresh_token(
+        &self,
+        old: &[u8; 32],
+        new: &super::NewRefreshToken,
+        now: i64,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+    ) -> impl Future<Output = StoreResult<super::RotateOutcome>> + Send;
+
     /// Called inside a write transaction right before a revocation feed row is
     /// inserted; held until commit, it makes cursors become visible in
     /// increasing order.
@@ -54,7 +69,7 @@ macro_rules! impl_auth_store {
             use $crate::store::sql_impl::SqlDialect;
             use $crate::store::{
                 AuditRecord, AuthStore, NewAuditEvent, NewRefreshToken, NewSession,
-                RefreshTokenRecord, RevocationKind, RevocationRecord, Role, RotateOutcome,
+                RefreshContext, RefreshTokenRecord, RevocationKind, RevocationRecord, Role, RotateOutcome,
                 SessionRecord, SigningKeyRecord, StoreResult, ThrottleRecord, UserRecord,
             };
             use async_trait::async_trait;
@@ -314,11 +329,32 @@ macro_rules! impl_auth_store {
                     .transpose()
                 }
 
-                /// The compare-and-set is the `UPDATE ... WHERE rotated_at IS NULL`:
-                /// of two concurrent callers, the second waits for the first's
-                /// write lock and then matches no row. A token that does not exist
-                /// also matches no row and answers `AlreadyRotated`; callers look the
-                /// token up first. `new.session_id` must be the old token's session.
+                async fn refresh_context(
+                    &self,
+                    hash: &[u8; 32],
+                ) -> StoreResult<Option<RefreshContext>> {
+                    sqlx::query_as::<_, rows::RefreshContextRow>(
+                        "SELECT t.hash AS t_hash, t.created_at AS t_created_at, \
+                         t.expires_at AS t_expires_at, t.rotated_at AS t_rotated_at, \
+                         s.id AS s_id, s.created_at AS s_created_at, \
+                         s.last_used_at AS s_last_used_at, s.expires_at AS s_expires_at, \
+                         s.user_agent AS s_user_agent, s.ip AS s_ip, \
+                         s.revoked_at AS s_revoked_at, s.revoke_reason AS s_revoke_reason, \
+                         u.id AS u_id, u.email AS u_email, u.name AS u_name, \
+                         u.password_hash AS u_password_hash, u.role AS u_role, \
+                         u.created_at AS u_created_at, u.updated_at AS u_updated_at \
+                         FROM refresh_tokens t \
+                         JOIN sessions s ON s.id = t.session_id \
+                         JOIN users u ON u.id = s.user_id \
+                         WHERE t.hash = $1",
+                    )
+                    .bind(&hash[..])
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryFrom::try_from)
+                    .transpose()
+                }
+
                 async fn rotate_refresh_token(
                     &self,
                     old: &[u8; 32],
@@ -327,32 +363,8 @@ macro_rules! impl_auth_store {
                     ip: Option<&str>,
                     user_agent: Option<&str>,
                 ) -> StoreResult<RotateOutcome> {
-                    let mut tx = <$store as SqlDialect>::begin_write(self).await?;
-                    let marked = sqlx::query(
-                        "UPDATE refresh_tokens SET rotated_at = $1 \
-                         WHERE hash = $2 AND rotated_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(&old[..])
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if marked == 0 {
-                        tx.rollback().await?;
-                        return Ok(RotateOutcome::AlreadyRotated);
-                    }
-                    Self::insert_refresh_token(&mut tx, new).await?;
-                    Self::slide_session(
-                        &mut tx,
-                        new.session_id,
-                        now,
-                        new.expires_at,
-                        ip,
-                        user_agent,
-                    )
-                    .await?;
-                    tx.commit().await?;
-                    Ok(RotateOutcome::Rotated)
+                    <$store as SqlDialect>::rotate_refresh_token(self, old, new, now, ip, user_agent)
+                        .await
                 }
 
                 async fn add_refresh_token(

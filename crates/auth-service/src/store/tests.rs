@@ -85,6 +85,8 @@ conformance_suite!(
     set_role_updates_role,
     session_requires_existing_user,
     active_sessions_exclude_revoked_and_expired,
+    refresh_context_joins_session_and_user,
+    failed_rotation_writes_nothing_and_the_store_stays_usable,
     rotate_refresh_token_compare_and_set,
     concurrent_rotations_exactly_one_wins,
     add_refresh_token_slides_session,
@@ -412,6 +414,97 @@ async fn active_sessions_exclude_revoked_and_expired(store: Arc<dyn AuthStore>) 
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn refresh_context_joins_session_and_user(store: Arc<dyn AuthStore>) {
+    let (u, s, t) = user_with_session(store.as_ref(), "context@example.com", NOW + DAY).await;
+    let ctx = store
+        .refresh_context(&t.hash)
+        .await
+        .unwrap()
+        .expect("known token");
+    assert_eq!(ctx.user, u);
+    assert_eq!(ctx.session, session(store.as_ref(), s.id).await);
+    assert_eq!(
+        Some(ctx.token),
+        store.refresh_token(&t.hash).await.unwrap(),
+        "the joined token row is the token row"
+    );
+
+    // A rotated token still resolves (reuse detection needs it), with the rotation visible.
+    let next = token(s.id, NOW + HOUR, NOW + DAY);
+    store
+        .rotate_refresh_token(&t.hash, &next, NOW + HOUR, None, None)
+        .await
+        .unwrap();
+    let old = store.refresh_context(&t.hash).await.unwrap().unwrap();
+    assert_eq!(old.token.rotated_at, Some(NOW + HOUR));
+    assert_eq!(old.session.last_used_at, NOW + HOUR);
+
+    // A revoked session is returned as revoked, not hidden.
+    store
+        .revoke_session(s.id, NOW + 2 * HOUR, "logout")
+        .await
+        .unwrap();
+    let revoked = store.refresh_context(&next.hash).await.unwrap().unwrap();
+    assert_eq!(revoked.session.revoked_at, Some(NOW + 2 * HOUR));
+
+    assert_eq!(store.refresh_context(&random_hash()).await.unwrap(), None);
+}
+
+async fn failed_rotation_writes_nothing_and_the_store_stays_usable(store: Arc<dyn AuthStore>) {
+    let (_, s, old) = user_with_session(store.as_ref(), "rollback@example.com", NOW + DAY).await;
+    let taken = token(s.id, NOW, NOW + DAY);
+    store.add_refresh_token(&taken, NOW).await.unwrap();
+    let before = session(store.as_ref(), s.id).await;
+
+    // The new token's hash collides with an existing one: the insert fails mid-rotation.
+    let clash = NewRefreshToken {
+        hash: taken.hash,
+        ..token(s.id, NOW + HOUR, NOW + 2 * DAY)
+    };
+    let failed = store
+        .rotate_refresh_token(&old.hash, &clash, NOW + HOUR, Some("203.0.113.1"), None)
+        .await;
+    assert!(failed.is_err(), "a primary-key clash fails the rotation");
+    assert_eq!(
+        store
+            .refresh_token(&old.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .rotated_at,
+        None,
+        "the compare-and-set was rolled back"
+    );
+    assert_eq!(session(store.as_ref(), s.id).await, before, "no slide");
+
+    // The writer is not left inside the failed transaction.
+    for _ in 0..3 {
+        store
+            .append_audit(&NewAuditEvent {
+                at: NOW,
+                event: "after_rollback".into(),
+                user_id: None,
+                session_id: None,
+                ip: None,
+                detail: json!({}),
+            })
+            .await
+            .unwrap();
+    }
+    let next = token(s.id, NOW + HOUR, NOW + 2 * DAY);
+    assert_eq!(
+        store
+            .rotate_refresh_token(&old.hash, &next, NOW + HOUR, None, None)
+            .await
+            .unwrap(),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        session(store.as_ref(), s.id).await.expires_at,
+        NOW + 2 * DAY
     );
 }
 

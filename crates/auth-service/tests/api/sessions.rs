@@ -103,3 +103,35 @@ async fn sessions_list_revoke_one_revoke_all_and_logout() {
     let (status, _) = app.refresh(a["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_revocation_on_one_replica_reaches_the_other_replicas_session_cache() {
+    // Two replicas behind one public URL share a database and a master key.
+    let a = spawn_with(|c| c.public_url = Some("http://auth.replicas.example".into())).await;
+    let b = spawn_config(a.config.clone(), a.clock.clone()).await;
+    let session = a.register(&email()).await;
+    let token = session["access_token"].as_str().unwrap();
+
+    // Replica B answers from its cache once it has seen the session live.
+    assert_eq!(b.introspect(token).await["active"], true);
+    assert_eq!(b.state.auth.live_sessions().len(), 1);
+    assert_eq!(b.introspect(token).await["active"], true);
+
+    // A revokes; B hears of it through the feed table, not from A's memory.
+    let (status, _) = a.post_bearer("/v1/logout", token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(a.introspect(token).await, json!({"active": false}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        if b.introspect(token).await == json!({"active": false}) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replica B still sees a revoked session after 2 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (status, _) = b.get_bearer("/v1/me", token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
