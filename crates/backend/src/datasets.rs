@@ -160,11 +160,11 @@ impl DatasetCache {
         let data = tokio::task::spawn_blocking(move || -> Result<Dataset, DatasetError> {
             let mut ds = Dataset::new();
             let file = std::fs::File::open(&path)?;
-            usage::import(
+            usage::import_into(
                 BufReader::new(file),
                 Format::ApexJsonl,
                 &ImportOptions::default(),
-                &mut |r| ds.push(r),
+                &mut ds,
             )?;
             Ok(ds)
         })

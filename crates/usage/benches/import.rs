@@ -120,7 +120,7 @@ fn child(args: &[String]) {
             .expect("import")
     } else {
         importer
-            .import_path(&path, Some(format), &mut |r| ds.push(r))
+            .import_path_into(&path, Some(format), &mut ds)
             .expect("import")
     };
     let secs = t.elapsed().as_secs_f64();

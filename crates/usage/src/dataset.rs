@@ -5,6 +5,7 @@
 //! are [`Sym`]s into the dataset's [`Interner`]. Rows are appended in import
 //! order; [`Dataset::sort_by_time`] orders them when an analysis needs it.
 
+use crate::import::{NO_TAG, RecordSink, TagIds, TagStrings};
 use crate::record::{ServiceTier, Status, TokenCounts, UsageRecord};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::HashMap;
@@ -25,9 +26,17 @@ impl Sym {
 /// Interns strings into dense `Sym` ids.
 #[derive(Debug, Default, Clone)]
 pub struct Interner {
-    ids: HashMap<String, Sym, BuildHasherDefault<StrHasher>>,
+    ids: HashMap<String, Sym, StrBuildHasher>,
     strings: Vec<String>,
+    /// The symbols of the ids of the import batch being replayed ([`UNSET`] until seen).
+    batch: Vec<Sym>,
 }
+
+/// A batch id not yet resolved to a symbol.
+const UNSET: Sym = Sym(u32::MAX - 1);
+
+/// The interner's hasher, also used by the import's per-batch string tables.
+pub(crate) type StrBuildHasher = BuildHasherDefault<StrHasher>;
 
 impl Interner {
     pub fn intern(&mut self, s: &str) -> Sym {
@@ -43,6 +52,26 @@ impl Interner {
 
     pub fn intern_opt(&mut self, s: Option<&str>) -> Sym {
         s.map_or(Sym::NONE, |s| self.intern(s))
+    }
+
+    /// The symbol of a string of the import batch being replayed, by its id
+    /// there: interned on its first use in the batch, a lookup afterwards.
+    fn intern_tag(&mut self, id: u32, strings: &dyn TagStrings) -> Sym {
+        if id == NO_TAG {
+            return Sym::NONE;
+        }
+        let i = id as usize;
+        if let Some(&sym) = self.batch.get(i)
+            && sym != UNSET
+        {
+            return sym;
+        }
+        let sym = self.intern(strings.tag(id));
+        if self.batch.len() <= i {
+            self.batch.resize(i + 1, UNSET);
+        }
+        self.batch[i] = sym;
+        sym
     }
 
     /// The string of a symbol; `None` for `Sym::NONE`.
@@ -68,7 +97,7 @@ impl Interner {
 /// the keys are not attacker-chosen in a way that matters for a local
 /// analysis.
 #[derive(Default)]
-struct StrHasher(u64);
+pub(crate) struct StrHasher(u64);
 
 impl Hasher for StrHasher {
     fn finish(&self) -> u64 {
@@ -123,7 +152,40 @@ pub struct Row {
     pub aggregate: bool,
 }
 
+/// The interned strings of a row.
+struct Syms {
+    provider: Sym,
+    model: Sym,
+    user: Sym,
+    feature: Sym,
+    endpoint: Sym,
+    environment: Sym,
+}
+
 impl Row {
+    fn new(r: &UsageRecord, s: Syms) -> Row {
+        Row {
+            ts_ms: r.timestamp.timestamp_millis(),
+            provider: s.provider,
+            model: s.model,
+            user: s.user,
+            feature: s.feature,
+            endpoint: s.endpoint,
+            environment: s.environment,
+            tokens: r.tokens,
+            latency_ms: r.latency_ms.unwrap_or(u32::MAX),
+            status: r.status,
+            service_tier: r.service_tier,
+            attempt: r.attempt.unwrap_or(0),
+            calls: r.calls.max(1),
+            prefix_tokens: r.prefix_tokens.unwrap_or(0),
+            prompt_hash: r.prompt_hash,
+            prefix_hash: r.prefix_hash,
+            reported_cost_usd: r.reported_cost_usd.unwrap_or(f64::NAN),
+            aggregate: r.aggregate,
+        }
+    }
+
     pub fn latency(&self) -> Option<u32> {
         (self.latency_ms != u32::MAX).then_some(self.latency_ms)
     }
@@ -166,27 +228,15 @@ impl Dataset {
     /// Appends a record, interning its strings.
     pub fn push(&mut self, r: &UsageRecord) {
         let s = &mut self.strings;
-        let row = Row {
-            ts_ms: r.timestamp.timestamp_millis(),
+        let syms = Syms {
             provider: s.intern_opt(r.provider.as_deref()),
             model: s.intern(&r.model),
             user: s.intern_opt(r.tags.user.as_deref()),
             feature: s.intern_opt(r.tags.feature.as_deref()),
             endpoint: s.intern_opt(r.tags.endpoint.as_deref()),
             environment: s.intern_opt(r.tags.environment.as_deref()),
-            tokens: r.tokens,
-            latency_ms: r.latency_ms.unwrap_or(u32::MAX),
-            status: r.status,
-            service_tier: r.service_tier,
-            attempt: r.attempt.unwrap_or(0),
-            calls: r.calls.max(1),
-            prefix_tokens: r.prefix_tokens.unwrap_or(0),
-            prompt_hash: r.prompt_hash,
-            prefix_hash: r.prefix_hash,
-            reported_cost_usd: r.reported_cost_usd.unwrap_or(f64::NAN),
-            aggregate: r.aggregate,
         };
-        self.rows.push(row);
+        self.rows.push(Row::new(r, syms));
     }
 
     pub fn len(&self) -> usize {
@@ -212,6 +262,40 @@ impl Dataset {
     /// Resolves a symbol to its string.
     pub fn str(&self, sym: Sym) -> Option<&str> {
         self.strings.resolve(sym)
+    }
+}
+
+/// An import fills a dataset directly: records replayed from the parallel
+/// import's batches come with their strings' ids in the batch, so each
+/// distinct string is interned once per batch.
+impl RecordSink for Dataset {
+    fn record(&mut self, r: &UsageRecord) {
+        self.push(r);
+    }
+
+    fn begin_batch(&mut self) {
+        self.strings.batch.clear();
+    }
+
+    fn uses_tags(&self) -> bool {
+        true
+    }
+
+    fn record_tagged(&mut self, r: &UsageRecord, ids: TagIds, strings: &dyn TagStrings) {
+        let s = &mut self.strings;
+        let model = match ids.model {
+            NO_TAG => s.intern(&r.model),
+            id => s.intern_tag(id, strings),
+        };
+        let syms = Syms {
+            provider: s.intern_tag(ids.provider, strings),
+            model,
+            user: s.intern_tag(ids.user, strings),
+            feature: s.intern_tag(ids.feature, strings),
+            endpoint: s.intern_tag(ids.endpoint, strings),
+            environment: s.intern_tag(ids.environment, strings),
+        };
+        self.rows.push(Row::new(r, syms));
     }
 }
 

@@ -12,6 +12,6 @@ pub mod record;
 pub use dataset::{Dataset, Interner, Sym};
 pub use import::{
     Format, ImportError, ImportOptions, ImportReport, Importer, LineError, SkipReason, detect,
-    import, write_jsonl,
+    import, import_into, write_jsonl,
 };
 pub use record::{ServiceTier, Status, Tags, TokenCounts, UsageRecord};

@@ -266,7 +266,7 @@ fn import_one(
             Some(problem.to_string()),
         ));
     };
-    match importer.import(reader, format, &mut |record| dataset.push(record)) {
+    match importer.import_into(reader, format, dataset) {
         Ok(report) => Ok(FileSummary::imported(path, &report)),
         Err(ImportError::Io(source) | ImportError::Open { source, .. }) => Err(input_error(source)),
         Err(e) => {

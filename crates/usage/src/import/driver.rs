@@ -6,6 +6,7 @@
 //! (see the `parallel` module).
 
 use super::fields::SeenSet;
+use super::sink::{RecordSink, TagIds, TagStrings};
 use super::{Format, ImportError, ImportOptions, ImportReport, LineError, SkipReason};
 use crate::record::UsageRecord;
 use serde_json::value::RawValue;
@@ -42,7 +43,7 @@ pub(crate) fn run<R: BufRead>(
     format: Format,
     opts: &ImportOptions,
     seen: &mut SeenSet,
-    sink: &mut dyn FnMut(&UsageRecord),
+    sink: &mut dyn RecordSink,
 ) -> Result<ImportReport, ImportError> {
     run_blocks(
         reader,
@@ -60,7 +61,7 @@ pub(crate) fn run_blocks<R: BufRead>(
     format: Format,
     opts: &ImportOptions,
     seen: &mut SeenSet,
-    sink: &mut dyn FnMut(&UsageRecord),
+    sink: &mut dyn RecordSink,
     block: usize,
 ) -> Result<ImportReport, ImportError> {
     let mut out = Emitter::new(ImportReport::new(format), opts, seen, sink);
@@ -391,7 +392,7 @@ pub(crate) struct Emitter<'s> {
     pub report: ImportReport,
     max_errors: usize,
     seen: &'s mut SeenSet,
-    sink: &'s mut dyn FnMut(&UsageRecord),
+    sink: &'s mut dyn RecordSink,
     window: usize,
     pending: VecDeque<(u64, UsageRecord)>,
     spare: Option<UsageRecord>,
@@ -402,7 +403,7 @@ impl<'s> Emitter<'s> {
         report: ImportReport,
         opts: &ImportOptions,
         seen: &'s mut SeenSet,
-        sink: &'s mut dyn FnMut(&UsageRecord),
+        sink: &'s mut dyn RecordSink,
     ) -> Self {
         Emitter {
             report,
@@ -424,24 +425,56 @@ impl<'s> Emitter<'s> {
     }
 
     fn deliver(&mut self, rec: &UsageRecord) {
+        self.count(rec);
+        self.sink.record(rec);
+    }
+
+    fn count(&mut self, rec: &UsageRecord) {
         self.report.records += 1;
         if rec.is_aggregate() {
             self.report.aggregates += 1;
         }
-        (self.sink)(rec);
+    }
+
+    /// False (and counted) when `key` was seen before.
+    fn is_new(&mut self, key: Option<u64>) -> bool {
+        if let Some(k) = key
+            && !self.seen.insert(k)
+        {
+            self.report.duplicates_dropped += 1;
+            return false;
+        }
+        true
+    }
+
+    /// A new batch of the parallel import is about to be replayed; true when
+    /// the sink takes tag strings by id (see [`RecordSink::uses_tags`]).
+    pub fn begin_batch(&mut self) -> bool {
+        self.sink.begin_batch();
+        self.sink.uses_tags()
+    }
+
+    /// [`Out::emit`] with the record's tag strings as ids into the batch.
+    pub fn emit_tagged(
+        &mut self,
+        rec: &UsageRecord,
+        key: Option<u64>,
+        ids: TagIds,
+        strings: &dyn TagStrings,
+    ) {
+        if self.is_new(key) {
+            self.count(rec);
+            self.sink.record_tagged(rec, ids, strings);
+        }
     }
 }
 
 impl Out for Emitter<'_> {
     /// Delivers `rec` unless `key` (a request-id hash) was seen before.
     fn emit(&mut self, rec: &UsageRecord, key: Option<u64>) {
-        if let Some(k) = key
-            && !self.seen.insert(k)
-        {
-            self.report.duplicates_dropped += 1;
-            return;
+        if self.is_new(key) {
+            self.deliver(rec);
         }
-        self.deliver(rec);
     }
 
     /// Keeps only the last record of each `key` among the recent ones: the

@@ -5,7 +5,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use std::borrow::Cow;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 
 /// Parses the timestamp forms found in usage exports: RFC 3339 / ISO 8601
 /// (`2025-08-20T10:00:00.123Z`, `+02:00` offsets, a space instead of `T`,
@@ -274,26 +274,94 @@ pub(crate) fn id_hash(parts: &[&str]) -> u64 {
     h.finish()
 }
 
-/// Hasher for keys that are already hashes.
-#[derive(Default)]
-pub(crate) struct PassThrough(u64);
+/// The set of request-id hashes already imported: open addressing with
+/// linear probing over the keys themselves (they are already uniform
+/// hashes), so an insert touches one cache line where a general hash set
+/// touches a control byte and a slot. Holds up to 3/4 of its slots; `0`
+/// marks an empty slot, and the key `0` itself is a flag.
+#[derive(Debug, Clone)]
+pub(crate) struct SeenSet {
+    slots: Vec<u64>,
+    len: usize,
+    has_zero: bool,
+}
 
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+impl Default for SeenSet {
+    fn default() -> Self {
+        SeenSet {
+            slots: vec![0; 1024],
+            len: 0,
+            has_zero: false,
         }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
     }
 }
 
-/// The set of request-id hashes already imported.
-pub(crate) type SeenSet = std::collections::HashSet<u64, BuildHasherDefault<PassThrough>>;
+impl SeenSet {
+    /// Adds `key`; false when it was already there.
+    pub fn insert(&mut self, key: u64) -> bool {
+        if key == 0 {
+            let new = !self.has_zero;
+            self.has_zero = true;
+            self.len += usize::from(new);
+            return new;
+        }
+        if (self.len + 1) * 4 > self.slots.len() * 3 {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::start(key, mask);
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = key;
+                    self.len += 1;
+                    return true;
+                }
+                k if k == key => return false,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    pub fn contains(&self, key: &u64) -> bool {
+        let key = *key;
+        if key == 0 {
+            return self.has_zero;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = Self::start(key, mask);
+        loop {
+            match self.slots[i] {
+                0 => return false,
+                k if k == key => return true,
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The first slot to probe: the key's high bits (its low bits may be
+    /// less mixed for hashes of short ids).
+    fn start(key: u64, mask: usize) -> usize {
+        (key.rotate_left(32) as usize) & mask
+    }
+
+    fn grow(&mut self) {
+        let doubled = vec![0; self.slots.len() * 2];
+        let old = std::mem::replace(&mut self.slots, doubled);
+        let mask = self.slots.len() - 1;
+        for key in old.into_iter().filter(|&k| k != 0) {
+            let mut i = Self::start(key, mask);
+            while self.slots[i] != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = key;
+        }
+    }
+}
 
 /// Maps a provider name as a source writes it (OpenTelemetry
 /// `gen_ai.provider.name` / `gen_ai.system`, LiteLLM `custom_llm_provider`)
@@ -321,6 +389,34 @@ pub fn catalogue_provider_id(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_set_inserts_once_and_grows() {
+        let mut set = SeenSet::default();
+        let keys: Vec<u64> = (0..20_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .chain([u64::MAX, 1 << 32]) // and 0, from i = 0
+            .collect();
+        for &k in &keys {
+            assert!(!set.contains(&k));
+            assert!(set.insert(k), "{k} is new");
+            assert!(!set.insert(k), "{k} is a duplicate");
+        }
+        assert_eq!(set.len(), keys.len());
+        assert!(
+            keys.iter().all(|k| set.contains(k)),
+            "all kept across growth"
+        );
+        assert!(!set.contains(&7), "7 was never inserted");
+        // Keys that share their probe start are told apart.
+        let mut crowded = SeenSet::default();
+        for i in 1..=600u64 {
+            assert!(crowded.insert(i), "all start at slot 0");
+        }
+        assert_eq!(crowded.len(), 600);
+        assert!(!crowded.insert(5));
+        assert!(crowded.contains(&600) && !crowded.contains(&601));
+    }
     use chrono::TimeZone;
 
     #[test]

@@ -4,15 +4,21 @@
 //! the calling thread replays the batches in input order into the
 //! [`Emitter`], so de-duplication, "keep the last line" and the sink see
 //! exactly what a serial import would give, with the same line numbers.
+//! Workers also number each block's distinct tag strings, so a sink that
+//! interns (a [`Dataset`](crate::Dataset)) does so once per distinct string
+//! and block rather than six times per record on the ordered thread.
 //!
 //! Memory stays bounded: at most `2 x threads` blocks (1 MiB each, or one
 //! line when a line is longer) are in flight.
 
 use super::apex::{set_opt, set_str};
 use super::driver::{Emitter, JsonHandler, Out, handle_text, memchr_newline};
+use super::sink::{NO_TAG, TagIds, TagStrings};
 use super::{ImportError, ImportOptions, SkipReason};
+use crate::dataset::StrBuildHasher;
 use crate::record::{ServiceTier, Status, TokenCounts, UsageRecord};
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 use std::io::BufRead;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -30,13 +36,8 @@ impl Span {
 /// A record with its strings moved into the batch arena.
 struct Packed {
     timestamp: DateTime<Utc>,
-    provider: Span,
-    model: Span,
+    tags: TagIds,
     request_id: Span,
-    user: Span,
-    feature: Span,
-    endpoint: Span,
-    environment: Span,
     tokens: TokenCounts,
     latency_ms: Option<u32>,
     status: Status,
@@ -64,6 +65,10 @@ struct Batch {
     ops: Vec<Op>,
     recs: Vec<Packed>,
     arena: String,
+    /// The block's distinct tag strings (provider, model, user, feature,
+    /// endpoint, environment): ids into `tag_spans`.
+    tag_ids: HashMap<String, u32, StrBuildHasher>,
+    tag_spans: Vec<Span>,
     /// Lines in the block.
     lines: u64,
 }
@@ -73,7 +78,30 @@ impl Batch {
         self.ops.clear();
         self.recs.clear();
         self.arena.clear();
+        self.tag_ids.clear();
+        self.tag_spans.clear();
         self.lines = 0;
+    }
+
+    /// The id of a tag string in this batch, the same for equal strings.
+    fn tag_id(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else {
+            return NO_TAG;
+        };
+        if let Some(&id) = self.tag_ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.tag_spans.len()).unwrap_or(NO_TAG);
+        let span = self.put(Some(s));
+        self.tag_spans.push(span);
+        self.tag_ids.insert(s.to_owned(), id);
+        id
+    }
+
+    fn tag_str(&self, id: u32) -> Option<&str> {
+        self.tag_spans
+            .get(id as usize)
+            .and_then(|&span| self.get(span))
     }
 
     fn put(&mut self, s: Option<&str>) -> Span {
@@ -94,15 +122,18 @@ impl Batch {
     }
 
     fn pack(&mut self, r: &UsageRecord) -> u32 {
+        let tags = TagIds {
+            provider: self.tag_id(r.provider.as_deref()),
+            model: self.tag_id(Some(&r.model)),
+            user: self.tag_id(r.tags.user.as_deref()),
+            feature: self.tag_id(r.tags.feature.as_deref()),
+            endpoint: self.tag_id(r.tags.endpoint.as_deref()),
+            environment: self.tag_id(r.tags.environment.as_deref()),
+        };
         let packed = Packed {
             timestamp: r.timestamp,
-            provider: self.put(r.provider.as_deref()),
-            model: self.put(Some(&r.model)),
+            tags,
             request_id: self.put(r.request_id.as_deref()),
-            user: self.put(r.tags.user.as_deref()),
-            feature: self.put(r.tags.feature.as_deref()),
-            endpoint: self.put(r.tags.endpoint.as_deref()),
-            environment: self.put(r.tags.environment.as_deref()),
             tokens: r.tokens,
             latency_ms: r.latency_ms,
             status: r.status,
@@ -119,16 +150,20 @@ impl Batch {
         u32::try_from(self.recs.len() - 1).unwrap_or(u32::MAX)
     }
 
-    fn unpack(&self, i: u32, r: &mut UsageRecord) {
+    /// Fills `r` with record `i`; with `strings` false, only its model and
+    /// its numbers (for a sink that takes the other strings by id).
+    fn unpack(&self, i: u32, r: &mut UsageRecord, strings: bool) {
         let p = &self.recs[i as usize];
         r.timestamp = p.timestamp;
-        set_opt(&mut r.provider, self.get(p.provider));
-        set_str(&mut r.model, self.get(p.model).unwrap_or(""));
-        set_opt(&mut r.request_id, self.get(p.request_id));
-        set_opt(&mut r.tags.user, self.get(p.user));
-        set_opt(&mut r.tags.feature, self.get(p.feature));
-        set_opt(&mut r.tags.endpoint, self.get(p.endpoint));
-        set_opt(&mut r.tags.environment, self.get(p.environment));
+        set_str(&mut r.model, self.tag_str(p.tags.model).unwrap_or(""));
+        if strings {
+            set_opt(&mut r.provider, self.tag_str(p.tags.provider));
+            set_opt(&mut r.request_id, self.get(p.request_id));
+            set_opt(&mut r.tags.user, self.tag_str(p.tags.user));
+            set_opt(&mut r.tags.feature, self.tag_str(p.tags.feature));
+            set_opt(&mut r.tags.endpoint, self.tag_str(p.tags.endpoint));
+            set_opt(&mut r.tags.environment, self.tag_str(p.tags.environment));
+        }
         r.tokens = p.tokens;
         r.latency_ms = p.latency_ms;
         r.status = p.status;
@@ -140,6 +175,12 @@ impl Batch {
         r.reported_cost_usd = p.reported_cost_usd;
         r.calls = p.calls;
         r.aggregate = p.aggregate;
+    }
+}
+
+impl TagStrings for Batch {
+    fn tag(&self, id: u32) -> &str {
+        self.tag_str(id).unwrap_or("")
     }
 }
 
@@ -347,14 +388,15 @@ fn worker_gone() -> ImportError {
 }
 
 fn replay(batch: &Batch, first_line: u64, out: &mut Emitter<'_>, rec: &mut UsageRecord) {
+    let by_id = out.begin_batch();
     for op in &batch.ops {
         match op {
             Op::Emit(i, key) => {
-                batch.unpack(*i, rec);
-                out.emit(rec, *key);
+                batch.unpack(*i, rec, !by_id);
+                out.emit_tagged(rec, *key, batch.recs[*i as usize].tags, batch);
             }
             Op::KeepLast(i, key) => {
-                batch.unpack(*i, rec);
+                batch.unpack(*i, rec, true);
                 out.emit_keep_last(rec, *key);
             }
             Op::Skip(rel, reason) => out.skip(first_line + rel - 1, reason.clone()),
@@ -367,7 +409,9 @@ fn replay(batch: &Batch, first_line: u64, out: &mut Emitter<'_>, rec: &mut Usage
 mod tests {
     use super::super::driver::run_blocks;
     use super::super::fields::SeenSet;
+    use super::super::sink::FnSink;
     use super::super::{Format, ImportOptions, ImportReport};
+    use crate::Dataset;
     use crate::record::UsageRecord;
 
     fn import(
@@ -382,7 +426,7 @@ mod tests {
             format,
             opts,
             &mut SeenSet::default(),
-            &mut |r| out.push(r.clone()),
+            &mut FnSink(&mut |r: &UsageRecord| out.push(r.clone())),
             block,
         )
         .unwrap();
@@ -435,6 +479,87 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// The rows of `ds` with their strings resolved, for comparing datasets
+    /// whose symbol numbering may differ.
+    fn resolved(ds: &Dataset) -> Vec<String> {
+        ds.rows
+            .iter()
+            .map(|r| {
+                let s = |sym| ds.str(sym).unwrap_or("-");
+                format!(
+                    "{} {} {} {} {} {} {} {:?} {:?}",
+                    r.ts_ms,
+                    s(r.provider),
+                    s(r.model),
+                    s(r.user),
+                    s(r.feature),
+                    s(r.endpoint),
+                    s(r.environment),
+                    r.tokens,
+                    r.prompt_hash
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_dataset_filled_from_batches_equals_one_filled_record_by_record() {
+        let mut text = fixture("apex.jsonl");
+        // Many blocks, repeated and fresh strings across them, absent tags.
+        for i in 0..300 {
+            text.extend_from_slice(
+                format!(
+                    "{{\"timestamp\":\"2025-01-01T00:00:{:02}Z\",\"provider\":\"p{}\",\"model\":\"m{}\",\"user\":\"u{}\",\"output_tokens\":{i}}}\n",
+                    i % 60,
+                    i % 3,
+                    i % 7,
+                    i % 50
+                )
+                .as_bytes(),
+            );
+        }
+        for threads in [1, 2, 3] {
+            for block in [64, 700, 1 << 20] {
+                let opts = ImportOptions {
+                    threads,
+                    ..Default::default()
+                };
+                let mut pushed = Dataset::new();
+                let a = run_blocks(
+                    &text[..],
+                    Format::ApexJsonl,
+                    &opts,
+                    &mut SeenSet::default(),
+                    &mut FnSink(&mut |r: &UsageRecord| pushed.push(r)),
+                    block,
+                )
+                .unwrap();
+                let mut tagged = Dataset::new();
+                let b = run_blocks(
+                    &text[..],
+                    Format::ApexJsonl,
+                    &opts,
+                    &mut SeenSet::default(),
+                    &mut tagged,
+                    block,
+                )
+                .unwrap();
+                assert_eq!(a, b);
+                assert!(tagged.len() > 300);
+                assert_eq!(
+                    resolved(&pushed),
+                    resolved(&tagged),
+                    "threads {threads} block {block}"
+                );
+                assert_eq!(
+                    pushed.strings.len(),
+                    tagged.strings.len(),
+                    "each distinct string interned once"
+                );
             }
         }
     }
