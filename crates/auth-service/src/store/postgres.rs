@@ -13,8 +13,7 @@
 //! therefore first takes a transaction-scoped advisory lock, so feed rows are
 //! numbered and committed one transaction at a time.
 
-use super::rows::uuid_text;
-use super::sql_impl::{SqlDialect, impl_auth_store};
+use super::sql_impl::{SqlDialect, bind_rotation, impl_auth_store};
 use super::{NewRefreshToken, RotateOutcome, StoreResult};
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -84,17 +83,16 @@ impl SqlDialect for PostgresStore {
         ip: Option<&str>,
         user_agent: Option<&str>,
     ) -> StoreResult<RotateOutcome> {
-        let slid = sqlx::query(ROTATE_REFRESH_TOKEN)
-            .bind(now)
-            .bind(&old[..])
-            .bind(&new.hash[..])
-            .bind(uuid_text(new.session_id))
-            .bind(new.created_at)
-            .bind(new.expires_at)
-            .bind(ip)
-            .bind(user_agent)
-            .fetch_optional(&self.pool)
-            .await?;
+        let slid = bind_rotation(
+            sqlx::query(ROTATE_REFRESH_TOKEN),
+            old,
+            new,
+            now,
+            ip,
+            user_agent,
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(if slid.is_some() {
             RotateOutcome::Rotated
         } else {

@@ -58,6 +58,35 @@ pub(super) trait SqlDialect {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// Binds the parameters of a backend's one-round-trip rotation statement:
+/// `$1 now, $2 old hash, $3 new hash, $4 session id, $5 new created_at,
+/// $6 new expires_at, $7 ip, $8 user agent`.
+pub(super) fn bind_rotation<'q, DB>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>,
+    old: &'q [u8; 32],
+    new: &'q super::NewRefreshToken,
+    now: i64,
+    ip: Option<&'q str>,
+    user_agent: Option<&'q str>,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments<'q>>
+where
+    DB: sqlx::Database,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(now)
+        .bind(&old[..])
+        .bind(&new.hash[..])
+        .bind(super::rows::uuid_text(new.session_id))
+        .bind(new.created_at)
+        .bind(new.expires_at)
+        .bind(ip)
+        .bind(user_agent)
+}
+
 /// Implements `AuthStore` for `$store`, a struct with a `pool: sqlx::Pool<_>`
 /// field that implements [`SqlDialect`].
 macro_rules! impl_auth_store {

@@ -6,8 +6,7 @@
 //! between (the busy timeout does not help there); an immediate one waits up
 //! to the busy timeout for the lock instead. Readers are never blocked (WAL).
 
-use super::rows::uuid_text;
-use super::sql_impl::{SqlDialect, impl_auth_store};
+use super::sql_impl::{SqlDialect, bind_rotation, impl_auth_store};
 use super::{NewRefreshToken, RotateOutcome, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -127,17 +126,16 @@ impl SqlDialect for SqliteStore {
         user_agent: Option<&str>,
     ) -> StoreResult<RotateOutcome> {
         let mut conn = self.writer.acquire().await?;
-        let result = sqlx::query(ROTATE_REFRESH_TOKEN)
-            .bind(now)
-            .bind(&old[..])
-            .bind(&new.hash[..])
-            .bind(uuid_text(new.session_id))
-            .bind(new.created_at)
-            .bind(new.expires_at)
-            .bind(ip)
-            .bind(user_agent)
-            .fetch_all(&mut *conn)
-            .await;
+        let result = bind_rotation(
+            sqlx::query(ROTATE_REFRESH_TOKEN),
+            old,
+            new,
+            now,
+            ip,
+            user_agent,
+        )
+        .fetch_all(&mut *conn)
+        .await;
         match result {
             Ok(slid) if slid.is_empty() => Ok(RotateOutcome::AlreadyRotated),
             Ok(_) => Ok(RotateOutcome::Rotated),
