@@ -239,8 +239,7 @@ function datasetPicker(selected, onChange) {
   return h('div', { class: 'picker' }, h('label', { for: 'dataset' }, 'Dataset'), select);
 }
 
-function renderChat(thread, messages) {
-  state.thread = thread;
+function chatHead(thread) {
   const selected = thread ? thread.dataset_id : state.draftDataset;
   const title = h('h1', { class: 'thread-title', id: 'thread-title' }, thread ? thread.title : 'New conversation');
   const tools = thread
@@ -255,6 +254,11 @@ function renderChat(thread, messages) {
       state.draftDataset = value;
     }
   });
+  return h('div', { class: 'chat-head', id: 'chat-head' }, title, tools, picker);
+}
+
+function renderChat(thread, messages) {
+  state.thread = thread;
   const sampleCta = state.datasets.length === 0
     ? h('div', { class: 'callout' },
       h('p', {}, 'Apex answers from your own usage data. No data yet? Try the sample workload (30 days of a realistic team), or upload yours under ', h('a', { href: '#/datasets' }, 'Datasets'), '.'),
@@ -281,9 +285,9 @@ function renderChat(thread, messages) {
     sendMessage(content);
     input.value = '';
   });
-  chat = { log, picker };
+  chat = { log };
   replace(main(),
-    h('div', { class: 'chat-head' }, title, tools, picker),
+    chatHead(thread),
     sampleCta,
     log,
     form,
@@ -358,7 +362,7 @@ async function onAccepted(frame) {
     state.draftDataset = null;
     history.replaceState(null, '', `#/t/${frame.thread_id}`);
     state.thread = await session.json(`/v1/threads/${frame.thread_id}`);
-    replace(document.getElementById('thread-title'), state.thread.title);
+    document.getElementById('chat-head')?.replaceWith(chatHead(state.thread));
     await loadThreads();
   }
   if (!state.views.has(frame.run_id)) {
