@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join("ui");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join("ui");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     collect(&root, &mut files);
@@ -18,7 +20,9 @@ fn main() {
         "the web UI's assets are missing from {}: run `cargo xtask ui`",
         root.display()
     );
-    let mut out = String::from("/// The web UI's files: (path under the UI root, bytes, ETag).\npub static ASSETS: &[(&str, &[u8], &str)] = &[\n");
+    let mut out = String::from(
+        "/// The web UI's files: (path under the UI root, bytes, ETag).\npub static ASSETS: &[(&str, &[u8], &str)] = &[\n",
+    );
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
         let rel = file

@@ -566,7 +566,7 @@ async function renderReport(runId) {
     return;
   }
   const recs = r.recommendations ?? [];
-  const total = recs.reduce((s, x) => s + (x.monthly_savings_usd ?? 0), 0);
+  const best = recs.reduce((m, x) => Math.max(m, x.monthly_savings_usd ?? 0), 0);
   const spendCanvas = h('canvas', { id: 'chart-spend', role: 'img', 'aria-label': 'Spend by model per day' });
   const savingsCanvas = h('canvas', { id: 'chart-savings', role: 'img', 'aria-label': 'Estimated monthly savings by recommendation' });
   const table = h('div', { class: 'table-scroll' }, h('table', { class: 'recs' },
@@ -580,12 +580,14 @@ async function renderReport(runId) {
     h('h1', {}, 'Report'),
     h('p', { class: 'kpis' },
       h('span', {}, h('strong', {}, usd(r.breakdown?.totals?.monthly_usd)), ' spend per month'),
-      h('span', {}, h('strong', {}, usd(total)), ' estimated savings per month'),
+      h('span', {}, h('strong', {}, usd(best)), ' per month from the largest of ', h('strong', {}, String(recs.length)), ' recommendations'),
       h('span', { class: 'muted' }, `Prices of ${r.catalogue_date}`)),
     exports,
     h('section', { class: 'card chart-card' }, h('h2', {}, 'Spend by model over time'), h('div', { class: 'chart' }, spendCanvas)),
     h('section', { class: 'card chart-card' }, h('h2', {}, 'Savings by recommendation'), h('div', { class: 'chart' }, savingsCanvas)),
-    h('section', { class: 'card' }, h('h2', {}, 'Recommendations'), table),
+    h('section', { class: 'card' }, h('h2', {}, 'Recommendations'),
+      h('p', { class: 'muted small' }, 'Savings overlap (batching, substitution and caching can concern the same calls): do not add them up.'),
+      table),
     (r.notes ?? []).length ? h('section', { class: 'card' }, h('h2', {}, 'Notes'), h('ul', {}, r.notes.map((n) => h('li', {}, n)))) : null,
   );
   drawCharts(r);

@@ -442,10 +442,10 @@ async function main() {
       await page.click('button.menu');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert(overflow <= 1, `no sideways scrolling (${overflow}px)`);
-      await page.setViewportSize({ width: 1280, height: 900 });
     });
 
     await step('keyboard', async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
       await page.goto(threadUrl);
       await page.waitForSelector('#composer');
       await page.focus('#composer');

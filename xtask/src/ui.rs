@@ -158,10 +158,7 @@ fn files(dir: &Path) -> anyhow::Result<BTreeMap<String, PathBuf>> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let rel = path
-                    .strip_prefix(dir)?
-                    .to_string_lossy()
-                    .replace('\\', "/");
+                let rel = path.strip_prefix(dir)?.to_string_lossy().replace('\\', "/");
                 out.insert(rel, path);
             }
         }

@@ -52,8 +52,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{AuthClientConfig, BreakerConfig, ConfigError, MAX_LEEWAY};
 pub use error::{AuthClientError, UnavailableKind, VerifyError};
 pub use follower::{FollowerConfig, FollowerState, RevocationFollower, RevocationSink, SinkClosed};
-pub use transport::RawAnswer;
 pub use models::{
     Discovery, Introspection, Jwk, Jwks, RevocationEvent, RevocationKind, RevocationPage,
 };
+pub use transport::RawAnswer;
 pub use verify::VerifiedToken;

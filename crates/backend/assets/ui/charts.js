@@ -67,16 +67,20 @@ export function spendByModel(canvas, byDay) {
 export function savingsByRecommendation(canvas, recommendations) {
   const theme = themed();
   const recs = recommendations.filter((r) => r.monthly_savings_usd > 0);
+  const short = (t) => (t.length > 44 ? `${t.slice(0, 43)}…` : t);
   return new Chart(canvas, {
     type: 'bar',
     data: {
-      labels: recs.map((r) => r.title),
+      labels: recs.map((r) => short(r.title)),
       datasets: [{ label: 'Estimated saving per month', backgroundColor: PALETTE[2], data: recs.map((r) => r.monthly_savings_usd) }],
     },
     options: {
       ...common(theme),
       indexAxis: 'y',
-      plugins: { ...common(theme).plugins, legend: { display: false } },
+      plugins: {
+        legend: { display: false },
+        tooltip: { callbacks: { title: (items) => recs[items[0].dataIndex].title, label: (c) => `${money(c.parsed.x)} per month` } },
+      },
       scales: {
         x: { ticks: { color: theme.text, callback: money }, grid: { color: theme.grid }, title: { display: true, text: 'USD per month', color: theme.text } },
         y: { ticks: { color: theme.text, autoSkip: false }, grid: { display: false } },
