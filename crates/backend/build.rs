@@ -1,36 +1,44 @@
 //! Rebuilds when migrations change (they are embedded by `sqlx::migrate!`),
-//! and embeds the web UI's built assets (`assets/ui/`, produced and checked
-//! by `cargo xtask ui`): writes `$OUT_DIR/ui_assets.rs`, one entry per file
-//! with its bytes (`include_bytes!`) and an ETag from its content.
+//! and embeds the web UI: its sources (`ui/src/`, served as they are) and the
+//! vendored libraries (`ui/vendor/`, produced and checked by `cargo xtask
+//! ui`). Writes `$OUT_DIR/ui_assets.rs`, one entry per file with its path
+//! under `/assets/`, its bytes (`include_bytes!`) and an ETag from its content.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("assets")
-        .join("ui");
-    println!("cargo:rerun-if-changed={}", root.display());
+    let ui = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
     let mut files = Vec::new();
-    collect(&root, &mut files);
+    for (dir, prefix) in [("src", ""), ("vendor", "vendor/")] {
+        let root = ui.join(dir);
+        println!("cargo:rerun-if-changed={}", root.display());
+        let mut found = Vec::new();
+        collect(&root, &mut found);
+        for file in found {
+            let rel = file
+                .strip_prefix(&root)
+                .expect("under the root")
+                .to_str()
+                .expect("UTF-8 asset path")
+                .replace('\\', "/");
+            files.push((format!("{prefix}{rel}"), file));
+        }
+    }
     files.sort();
-    assert!(
-        files.iter().any(|f| f.ends_with("index.html")),
-        "the web UI's assets are missing from {}: run `cargo xtask ui`",
-        root.display()
-    );
+    for needed in ["index.html", "vendor/LICENSES.txt"] {
+        assert!(
+            files.iter().any(|(rel, _)| rel == needed),
+            "the web UI's {needed} is missing under {}: run `cargo xtask ui`",
+            ui.display()
+        );
+    }
     let mut out = String::from(
-        "/// The web UI's files: (path under the UI root, bytes, ETag).\npub static ASSETS: &[(&str, &[u8], &str)] = &[\n",
+        "/// The web UI's files: (path under /assets/, bytes, ETag).\npub static ASSETS: &[(&str, &[u8], &str)] = &[\n",
     );
-    for file in &files {
+    for (rel, file) in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let rel = file
-            .strip_prefix(&root)
-            .expect("under the root")
-            .to_str()
-            .expect("UTF-8 asset path")
-            .replace('\\', "/");
         let bytes = std::fs::read(file).expect("read asset");
         writeln!(
             out,

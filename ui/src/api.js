@@ -179,11 +179,21 @@ export class Session {
   }
 
   #end(err) {
-    clearTimeout(this.timer);
     const was = this.token != null;
+    this.forget();
+    if (was) this.onSignedOut(err);
+  }
+
+  /** Drops the access token and the refresh schedule (the session ended elsewhere). */
+  forget() {
+    clearTimeout(this.timer);
     this.token = null;
     this.user = null;
-    if (was) this.onSignedOut(err);
+  }
+
+  /** Clears the refresh cookie of a session that is already dead. */
+  async clearCookie() {
+    await send('/v1/auth/logout', { method: 'POST' }).catch(() => {});
   }
 
   /** Calls the backend with the access token; refreshes it once when it expired. */

@@ -65,6 +65,10 @@ function notice(text, kind = 'info') {
 
 function signedOut(err) {
   socket.stop();
+  if (session.signedIn) {
+    session.forget();
+    session.clearCookie();
+  }
   state.signedOutReason = err ? describe(err) : null;
   state.threads = [];
   state.datasets = [];

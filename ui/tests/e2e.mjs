@@ -314,7 +314,8 @@ async function main() {
     });
 
     await step('network-drop-resumed', async () => {
-      const run = await ask(page, 'Which model should we use to spend less?');
+      // Markup in a message is shown as text, never run or rendered.
+      const run = await ask(page, 'Which model should we use to spend less? <img src=x onerror="window.__xss=1"><b>bold</b>');
       await waitEntries(page, run, 3);
       await context.setOffline(true);
       await page.waitForSelector('.conn:not([data-state="open"])', { timeout: 10_000 });
@@ -323,6 +324,12 @@ async function main() {
       await page.waitForSelector('.conn[data-state="open"]', { timeout: 30_000 });
       await waitStatus(page, run, 'completed');
       await assertComplete(page, client, run);
+      const injected = await page.evaluate(() => ({
+        flag: window.__xss,
+        tags: document.querySelectorAll('.messages img, .messages b, .messages script').length,
+        text: [...document.querySelectorAll('.bubble.user')].some((b) => b.textContent.includes('<img src=x')),
+      }));
+      assert(injected.flag === undefined && injected.tags === 0 && injected.text, `markup stays text: ${JSON.stringify(injected)}`);
     });
 
     await step('rename-thread', async () => {

@@ -6,8 +6,9 @@
 //! - `crate-graph`: proves the service boundary from `cargo metadata`: no
 //!   crate of the auth service is in the backend's dependency tree, and no
 //!   backend crate is in the auth service's.
-//! - `ui [--check]`: builds the web UI's embedded assets from `ui/` (npm ci,
-//!   copy, licence notices); `--check` fails when the committed ones differ.
+//! - `ui [--check]`: the web UI's vendored libraries in `ui/vendor/` from the
+//!   lockfile (npm ci, copy, licence notices); `--check` fails when the
+//!   committed ones differ.
 
 mod graph;
 mod tidy;

@@ -1,16 +1,17 @@
-//! `cargo xtask ui [--check]`: builds the web UI's assets into
-//! `crates/backend/assets/ui/`, which the backend embeds in its binary.
+//! `cargo xtask ui [--check]`: produces the web UI's vendored libraries in
+//! `ui/vendor/`, which the backend embeds in its binary beside the UI's own
+//! sources (`ui/src/`, served as they are: no bundler, no minifier).
 //!
 //! It runs `npm ci` in `ui/` (the pinned packages of `ui/package-lock.json`,
-//! from the npm registry), then copies `ui/src/` and the vendored library
-//! files (Chart.js, marked, DOMPurify) as they are, and writes
-//! `vendor/LICENSES.txt` with each vendored package's name, version,
-//! licence and licence text; a package whose licence is not in the allowed
-//! list fails the build. No bundler, no minifier: the output is the sources
-//! plus the libraries' own published files, so it is reproducible.
+//! from the npm registry), copies the vendored library files (Chart.js,
+//! marked, DOMPurify) unmodified, and writes `vendor/LICENSES.txt` with each
+//! vendored package's name, version, licence and licence text; a package
+//! whose licence is not in the allowed list fails the build. The output is
+//! the libraries' own published files, so it is reproducible.
 //!
 //! `--check` builds into a temporary directory and fails when the committed
-//! assets differ (CI runs it, so the embedded UI is always the sources').
+//! `ui/vendor/` differs (CI runs it, so the embedded libraries are always the
+//! ones the lockfile pins).
 
 use anyhow::{Context as _, bail};
 use std::collections::BTreeMap;
@@ -45,7 +46,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     };
     let ui = root.join("ui");
     npm_ci(&ui)?;
-    let target = root.join("crates/backend/assets/ui");
+    let target = ui.join("vendor");
     let staging = std::env::temp_dir().join(format!("apex-ui-build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     let built = build(&ui, &staging);
@@ -55,7 +56,7 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
         } else {
             let _ = std::fs::remove_dir_all(&target);
             copy_tree(&staging, &target)?;
-            println!("ui: assets written to {}", target.display());
+            println!("ui: vendored libraries written to {}", target.display());
             Ok(())
         }
     });
@@ -75,11 +76,9 @@ fn npm_ci(ui: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build(ui: &Path, out: &Path) -> anyhow::Result<()> {
-    copy_tree(&ui.join("src"), out)?;
+fn build(ui: &Path, vendor: &Path) -> anyhow::Result<()> {
     let modules = ui.join("node_modules");
-    let vendor = out.join("vendor");
-    std::fs::create_dir_all(&vendor)?;
+    std::fs::create_dir_all(vendor)?;
     let mut notices = String::from(
         "Third-party software in the Apex web UI (copied unmodified by `cargo xtask ui`).\n",
     );
@@ -187,10 +186,13 @@ fn compare(built: &Path, committed: &Path) -> anyhow::Result<()> {
             eprintln!("ui: {p}");
         }
         bail!(
-            "the committed UI assets in {} are out of date: run `cargo xtask ui` and commit",
+            "the committed vendored libraries in {} are out of date: run `cargo xtask ui` and commit",
             committed.display()
         );
     }
-    println!("ui: {} committed asset(s) match the sources", want.len());
+    println!(
+        "ui: {} committed vendored file(s) match the lockfile",
+        want.len()
+    );
     Ok(())
 }

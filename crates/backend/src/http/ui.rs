@@ -1,6 +1,6 @@
 //! The web UI, served from the binary: `/` is the page, `/assets/*` its
-//! scripts, styles and vendored libraries (built by `cargo xtask ui` into
-//! `crates/backend/assets/ui/` and embedded at compile time by `build.rs`).
+//! scripts and styles (`ui/src/`) and vendored libraries (`ui/vendor/`, from
+//! `cargo xtask ui`), embedded at compile time by `build.rs`.
 //! Every answer carries a strict Content-Security-Policy (scripts, styles,
 //! connections and images from this origin only; no inline script or style,
 //! no framing), `nosniff`, no referrer, and an ETag with `no-cache`, so a
