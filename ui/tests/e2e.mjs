@@ -209,17 +209,17 @@ async function main() {
   const shots = [];
   const consoleErrors = [];
 
-  const capture = async (name) => {
+  const capture = async (name, fullPage = true) => {
     shot += 1;
     const file = path.join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file, fullPage: true });
+    await page.screenshot({ path: file, fullPage });
     shots.push(file);
     return file;
   };
-  const step = async (name, fn) => {
+  const step = async (name, fn, { fullPage = true } = {}) => {
     const t0 = Date.now();
     await fn();
-    await capture(name);
+    await capture(name, fullPage);
     passed += 1;
     console.log(`ok ${passed} - ${name} (${Date.now() - t0} ms)`);
   };
@@ -449,7 +449,7 @@ async function main() {
       await page.click('button.menu');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert(overflow <= 1, `no sideways scrolling (${overflow}px)`);
-    });
+    }, { fullPage: false });
 
     await step('keyboard', async () => {
       await page.setViewportSize({ width: 1280, height: 900 });

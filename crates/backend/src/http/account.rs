@@ -79,10 +79,7 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let req = Caller::new(&headers, peer).request(Some(body.to_vec()), false);
-    let answer = call(&s, AccountCall::Register, req).await?;
-    token_answer(&s, answer)
+    credentials(&s, AccountCall::Register, peer, &headers, body).await
 }
 
 async fn login(
@@ -91,10 +88,21 @@ async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let req = Caller::new(&headers, peer).request(Some(body.to_vec()), false);
-    let answer = call(&s, AccountCall::Login, req).await?;
-    token_answer(&s, answer)
+    credentials(&s, AccountCall::Login, peer, &headers, body).await
+}
+
+/// Register or login: the JSON body goes to the auth service unread.
+async fn credentials(
+    s: &AppState,
+    what: AccountCall,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_json(headers)?;
+    let req = Caller::new(headers, peer).request(Some(body.to_vec()), false);
+    let answer = call(s, what, req).await?;
+    token_answer(s, answer)
 }
 
 /// Exchanges the cookie's refresh token for a new pair; a refused token clears the cookie.

@@ -50,12 +50,12 @@ fn email() -> String {
     format!("web-{}@example.com", Uuid::new_v4().simple())
 }
 
-#[tokio::test]
-async fn sign_in_passes_through_and_keeps_the_refresh_token_in_an_http_only_cookie() {
+/// The auth service and the backend, and a fresh account registered through
+/// the backend: (auth, backend, email, the register answer's headers and body).
+async fn registered() -> (TestAuth, TestBackend, String, HeaderMap, Value) {
     let auth = TestAuth::start().await;
     let b = start_backend(auth.base()).await;
     let email = email();
-
     let (status, headers, body) = post_json(
         &b.base,
         "/v1/auth/register",
@@ -63,6 +63,12 @@ async fn sign_in_passes_through_and_keeps_the_refresh_token_in_an_http_only_cook
     )
     .await;
     assert_eq!(status, 201, "{body}");
+    (auth, b, email, headers, body)
+}
+
+#[tokio::test]
+async fn sign_in_passes_through_and_keeps_the_refresh_token_in_an_http_only_cookie() {
+    let (_auth, b, email, headers, body) = registered().await;
     assert!(body["access_token"].is_string());
     assert_eq!(body["user"]["email"], email.as_str());
     assert!(
@@ -133,16 +139,7 @@ async fn sign_in_passes_through_and_keeps_the_refresh_token_in_an_http_only_cook
 
 #[tokio::test]
 async fn auth_errors_keep_their_status_body_and_retry_after() {
-    let auth = TestAuth::start().await;
-    let b = start_backend(auth.base()).await;
-    let email = email();
-    let (status, _, _) = post_json(
-        &b.base,
-        "/v1/auth/register",
-        json!({"email": email, "password": PASSWORD}),
-    )
-    .await;
-    assert_eq!(status, 201);
+    let (auth, b, email, _, _) = registered().await;
 
     // the same body as the auth service's own answer
     let wrong = json!({"email": email, "password": "not the password at all"});
