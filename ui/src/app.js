@@ -614,6 +614,7 @@ window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () 
 // ---------------------------------------------------------------- start
 
 window.addEventListener('hashchange', () => {
+  document.getElementById('notices')?.replaceChildren();
   if (session.signedIn) route();
 });
 

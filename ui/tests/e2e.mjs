@@ -438,6 +438,32 @@ async function main() {
       assert((await card.locator('.import-errors').textContent()).includes('Line 2:'), 'the import error names its line');
     });
 
+    await step('markdown-is-safe', async () => {
+      // The page's own renderer on hostile Markdown: nothing active survives.
+      const out = await page.evaluate(async () => {
+        const { renderMarkdown } = await import('/assets/markdown.js');
+        const box = document.createElement('div');
+        box.append(
+          renderMarkdown(
+            '# Title\n\n<script>window.__md=1</script>\n\n<img src=x onerror="window.__md=2">\n\n' +
+              '[click](javascript:window.__md=3) and [docs](https://example.com)\n\n| a | b |\n|---|---:|\n| <b>x</b> | $1 |\n',
+          ),
+        );
+        return {
+          active: box.querySelectorAll('script, img, iframe, [onerror], [onclick], b').length,
+          hrefs: [...box.querySelectorAll('a')].map((a) => a.getAttribute('href')),
+          text: box.textContent,
+          table: box.querySelectorAll('table td').length,
+          heading: box.querySelectorAll('h1').length,
+        };
+      });
+      assert(out.active === 0, `no active or raw HTML element: ${JSON.stringify(out)}`);
+      assert(!out.hrefs.some((h) => h && /^javascript:/i.test(h)), `no javascript: link: ${out.hrefs}`);
+      assert(out.hrefs.includes('https://example.com'), 'ordinary links stay');
+      assert(out.text.includes('<script>') && out.text.includes('<b>x</b>'), 'raw HTML is shown as text');
+      assert(out.table === 2 && out.heading === 1, 'Markdown formatting is kept');
+    });
+
     await step('phone-window', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(threadUrl);
@@ -488,6 +514,26 @@ async function main() {
       });
       assert(resp.status === 204, `revoke-all answered ${resp.status}`);
       await page.waitForSelector('#auth-error:has-text("Your session was ended elsewhere")', { timeout: 15_000 });
+    });
+
+    await step('throttled-sign-in', async () => {
+      await page.goto(apex.url);
+      await page.waitForSelector('form.auth-form');
+      const stranger = `nobody-${Date.now()}@example.com`;
+      for (let i = 0; i < 15; i += 1) {
+        await page.fill('#email', stranger);
+        await page.fill('#password', 'wrong password, again and again');
+        await page.click('button[type=submit]');
+        await page.waitForFunction(() => document.querySelector('#auth-error')?.textContent && !document.querySelector('button[type=submit]').disabled, null, { timeout: 30_000 });
+        const text = await page.textContent('#auth-error');
+        if (text.includes('Too many failed sign-in attempts')) {
+          assert(/Try again in \d+ (seconds|minutes)/.test(text), `the wait is said: ${text}`);
+          return;
+        }
+        assert(text.includes('Wrong email or password.'), `each failure is explained: ${text}`);
+        await page.$eval('#auth-error', (e) => { e.textContent = ''; });
+      }
+      throw new Error('sign-in was never throttled');
     });
 
     const stats = await imageStats(browser, shots.find((f) => f.includes('report-charts')));
