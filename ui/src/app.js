@@ -31,7 +31,6 @@ let chat = null;
 let connection = null;
 
 const socket = new RunSocket(session, store, {
-  onEvent: () => {},
   onAccepted: (frame) => onAccepted(frame),
   onError: (frame) => {
     if (!frame.run_id) socket.pending.clear();

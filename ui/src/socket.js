@@ -11,7 +11,7 @@ const MAX_BACKOFF_MS = 15_000;
 
 export class RunSocket {
   /**
-   * `handlers`: onEvent(frame), onAccepted(frame), onError(frame),
+   * `handlers`: onAccepted(frame), onError(frame),
    * onState('connecting' | 'open' | 'waiting'), onRevoked().
    */
   constructor(session, store, handlers) {
@@ -162,7 +162,8 @@ export class RunSocket {
         break;
       default:
         if (typeof frame.seq === 'number' && frame.run_id) {
-          this.store.add(frame).then(() => this.handlers.onEvent(frame));
+          // A gap that could not be filled: reconnect, and the resume fills it.
+          this.store.add(frame).catch(() => this.ws?.close(4000, 'resync'));
         }
     }
   }

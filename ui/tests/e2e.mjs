@@ -436,6 +436,26 @@ async function main() {
       const card = page.locator('.dataset', { hasText: 'usage.jsonl' });
       assert((await card.locator('.format').textContent()) === 'apex-jsonl', 'the detected format is shown');
       assert((await card.locator('.import-errors').textContent()).includes('Line 2:'), 'the import error names its line');
+
+      // A larger file (about 8 MB): the progress bar shows while it goes up and imports.
+      const lines = [];
+      for (let i = 0; i < 40_000; i += 1) {
+        lines.push(JSON.stringify({ timestamp: new Date(Date.UTC(2025, 7, 1) + i * 60_000).toISOString(), provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 2000 + (i % 500), output_tokens: 400, latency_ms: 900, request_id: `big-${i}`, feature: 'chat', user: `u-${i % 40}` }));
+      }
+      await page.setInputFiles('#upload-file', { name: 'big.jsonl', mimeType: 'application/x-ndjson', buffer: Buffer.from(lines.join('\n')) });
+      await page.evaluate(() => {
+        window.__progress = [];
+        const watch = () => {
+          const bar = document.getElementById('upload-progress');
+          if (bar && !bar.hidden) window.__progress.push(bar.value);
+          if (window.__progress.length < 10_000) requestAnimationFrame(watch);
+        };
+        watch();
+      });
+      await page.click('form.upload button[type=submit]');
+      await page.waitForSelector('#upload-status:has-text("Imported 40,000 records")', { timeout: 60_000 });
+      const seen = await page.evaluate(() => window.__progress);
+      assert(seen.length > 0 && Math.max(...seen) > 0, `the progress bar showed progress: ${seen.length} frames, max ${Math.max(0, ...seen)}`);
     });
 
     await step('markdown-is-safe', async () => {
