@@ -203,6 +203,7 @@ async function route() {
     else if (kind === 'datasets') await renderDatasets();
     else if (kind === 'report' && id) await renderReport(id);
     else renderChat(null, []);
+    if (kind !== 't') window.scrollTo(0, 0);
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       replace(main(), h('p', { class: 'empty' }, 'That page does not exist (or is not yours). ', h('a', { href: '#/new' }, 'Start a conversation')));

@@ -212,6 +212,8 @@ async function main() {
   const capture = async (name, fullPage = true) => {
     shot += 1;
     const file = path.join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+    // From the top, so sticky bars are drawn where a person sees them.
+    if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: file, fullPage });
     shots.push(file);
     return file;
@@ -400,10 +402,15 @@ async function main() {
       await page.waitForTimeout(300);
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert(bg !== 'rgb(247, 248, 250)', `dark mode follows the system: ${bg}`);
-      await page.emulateMedia({ colorScheme: 'light' });
+      const colours = await page.evaluate(() => ({
+        chart: globalThis.Chart.getChart('chart-spend')?.options.color,
+        text: getComputedStyle(document.documentElement).getPropertyValue('--fg').trim(),
+      }));
+      assert(colours.chart === colours.text, `the charts are redrawn in the dark theme: ${JSON.stringify(colours)}`);
     });
 
     await step('report-export', async () => {
+      await page.emulateMedia({ colorScheme: 'light' });
       const [md] = await Promise.all([page.waitForEvent('download'), page.click('button[data-format="md"]')]);
       const mdText = fs.readFileSync(await md.path(), 'utf8');
       assert(md.suggestedFilename().endsWith('.md') && /\$\d/.test(mdText), 'the Markdown export has the answer');
