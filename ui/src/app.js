@@ -367,7 +367,6 @@ async function onAccepted(frame) {
     history.replaceState(null, '', `#/t/${frame.thread_id}`);
     state.thread = await session.json(`/v1/threads/${frame.thread_id}`);
     document.getElementById('chat-head')?.replaceWith(chatHead(state.thread));
-    await loadThreads();
   }
   if (!state.views.has(frame.run_id)) {
     const view = mountRun(frame.run_id, { open: true });
@@ -375,6 +374,8 @@ async function onAccepted(frame) {
     view.el.scrollIntoView({ block: 'nearest' });
   }
   announce('Apex is working on it.');
+  // The thread moved to the top of the list (most recently updated first).
+  loadThreads().catch(() => {});
   await loadRun(frame.run_id);
 }
 

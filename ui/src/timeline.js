@@ -37,7 +37,8 @@ export class RunView {
     this.starts = new Map();
     this.status = h('span', { class: 'badge', role: 'status' });
     this.stop = h('button', { type: 'button', class: 'danger small', onclick: () => this.#stop() }, 'Stop');
-    this.list = h('ol', { class: 'timeline', 'aria-live': 'polite', 'aria-label': 'Run timeline' });
+    // Not a live region: each entry would be read out; the page announces start and end instead.
+    this.list = h('ol', { class: 'timeline', 'aria-label': 'Run timeline' });
     this.details = h(
       'details',
       { class: 'run-details', open },
