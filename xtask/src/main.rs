@@ -6,9 +6,13 @@
 //! - `crate-graph`: proves the service boundary from `cargo metadata`: no
 //!   crate of the auth service is in the backend's dependency tree, and no
 //!   backend crate is in the auth service's.
+//! - `ui [--check]`: the web UI's vendored libraries in `ui/vendor/` from the
+//!   lockfile (npm ci, copy, licence notices); `--check` fails when the
+//!   committed ones differ.
 
 mod graph;
 mod tidy;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,8 +23,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("tidy") => tidy::run(&root),
         Some("crate-graph") => graph::run(&root),
+        Some("ui") => ui::run(&root, &args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <tidy|crate-graph>");
+            eprintln!("usage: cargo xtask <tidy|crate-graph|ui [--check]>");
             return ExitCode::from(2);
         }
     };

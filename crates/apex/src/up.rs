@@ -1,5 +1,6 @@
 //! `apex up`: a small process supervisor for the two services (auth service
-//! and backend), each a separate process with its own database.
+//! and backend), each a separate process with its own database. Once the
+//! backend is ready it prints the web UI's URL (the backend serves the UI).
 
 use anyhow::Context as _;
 use base64::Engine as _;
@@ -86,7 +87,7 @@ pub fn run(data_dir: PathBuf) -> anyhow::Result<()> {
             let auth_url = auth_url.clone();
             tokio::spawn(async move {
                 if wait_ready(&format!("{backend_url}/readyz"), Duration::from_secs(90)).await {
-                    println!("Apex is running at {backend_url}\n  auth service: {auth_url}\n  data directory: {data}\nPress Ctrl-C to stop.");
+                    println!("Apex is running at {backend_url}/ (open the web UI in a browser)\n  auth service: {auth_url}\n  data directory: {data}\nPress Ctrl-C to stop.");
                 } else {
                     eprintln!("apex: the backend did not become ready within 90 s; see the logs above");
                 }

@@ -76,6 +76,7 @@ struct Inner {
     client_id: String,
     client_secret: SecretString,
     request_timeout: Duration,
+    account_timeout: Duration,
     min_refetch_ms: i64,
     leeway_secs: i64,
     transport: Transport,
@@ -119,6 +120,7 @@ impl AuthClient {
                 client_id: config.client_id.clone(),
                 client_secret: config.client_secret.clone(),
                 request_timeout: config.request_timeout,
+                account_timeout: config.account_timeout,
                 min_refetch_ms: millis(config.jwks_min_refetch_interval),
                 leeway_secs: i64::try_from(config.leeway.as_secs()).unwrap_or(0),
                 transport: Transport {
@@ -152,6 +154,15 @@ impl AuthClient {
     /// The auth service's base URL (no trailing `/`).
     pub fn base_url(&self) -> &str {
         &self.inner.base
+    }
+
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
+    }
+
+    /// Whole-call timeout of a passed-through account call.
+    pub(crate) fn account_timeout(&self) -> Duration {
+        self.inner.account_timeout
     }
 
     /// The expected `iss` of tokens.

@@ -37,6 +37,9 @@ pub struct AuthClientConfig {
     pub client_secret: SecretString,
     /// Whole-call timeout of a request (long-polls get their wait on top).
     pub request_timeout: Duration,
+    /// Whole-call timeout of a passed-through account call (login and
+    /// register hash a password and may be throttled: seconds, not millis).
+    pub account_timeout: Duration,
     /// TCP connect timeout.
     pub connect_timeout: Duration,
     /// An unknown key id refetches the JWKS at most once per this interval.
@@ -48,7 +51,7 @@ pub struct AuthClientConfig {
 
 impl AuthClientConfig {
     /// A configuration with the defaults: 2 s request timeout, 1 s connect
-    /// timeout, 5 s JWKS refetch window, 5 s leeway, breaker 5 failures / 10 s.
+    /// timeout, 20 s account-call timeout, 5 s JWKS refetch window, 5 s leeway, breaker 5 failures / 10 s.
     pub fn new(
         base_url: impl Into<String>,
         client_id: impl Into<String>,
@@ -60,6 +63,7 @@ impl AuthClientConfig {
             client_id: client_id.into(),
             client_secret,
             request_timeout: Duration::from_secs(2),
+            account_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(1),
             jwks_min_refetch_interval: Duration::from_secs(5),
             leeway: Duration::from_secs(5),
@@ -99,7 +103,10 @@ impl AuthClientConfig {
         if self.breaker.failure_threshold == 0 {
             return Err(ConfigError::BreakerThreshold);
         }
-        if self.request_timeout.is_zero() || self.connect_timeout.is_zero() {
+        if self.request_timeout.is_zero()
+            || self.account_timeout.is_zero()
+            || self.connect_timeout.is_zero()
+        {
             return Err(ConfigError::Timeout);
         }
         Ok(())

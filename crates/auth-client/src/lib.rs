@@ -15,6 +15,9 @@
 //!   call has a timeout and goes through one circuit breaker
 //!   ([`BreakerConfig`]); [`AuthClient::status`] / [`AuthClient::ready`]
 //!   report whether the service is reachable, for the backend's `/readyz`.
+//! - [`AuthClient::account`] passes a browser's account calls (register,
+//!   login, refresh, logout, me) through unchanged, for a backend that
+//!   serves the web UI on its own origin.
 //! - [`RevocationFollower`] long-polls the revocation feed and hands each
 //!   event, once and in cursor order, to a [`RevocationSink`].
 //! - Every request carries `x-request-id`: the id of the enclosing
@@ -29,6 +32,7 @@
 //! features (no TLS backend is compiled in); the auth service is reached on
 //! a private network or loopback.
 
+mod account;
 mod breaker;
 mod client;
 mod clock;
@@ -41,6 +45,7 @@ pub mod request_id;
 mod transport;
 mod verify;
 
+pub use account::{AccountCall, AccountRequest};
 pub use breaker::BreakerState;
 pub use client::{AuthClient, AuthClientStats, AuthServiceStatus};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -50,4 +55,5 @@ pub use follower::{FollowerConfig, FollowerState, RevocationFollower, Revocation
 pub use models::{
     Discovery, Introspection, Jwk, Jwks, RevocationEvent, RevocationKind, RevocationPage,
 };
+pub use transport::RawAnswer;
 pub use verify::VerifiedToken;

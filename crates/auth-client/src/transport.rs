@@ -83,6 +83,29 @@ impl Transport {
         req: reqwest::RequestBuilder,
         timeout: Duration,
     ) -> Result<T, AuthClientError> {
+        let answer = self.send(op, req, timeout).await?;
+        let status = reqwest::StatusCode::from_u16(answer.status)
+            .unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_success() {
+            return serde_json::from_slice(&answer.body)
+                .map_err(|e| AuthClientError::Decode(format!("{op}: {e}")));
+        }
+        let err = status_error(status, &answer.body);
+        tracing::debug!(op, error = %err, "auth service refused the call");
+        Err(err)
+    }
+
+    /// Sends `req` and returns whatever the service answered, error statuses
+    /// included. `Err` only when there was no whole answer (breaker open,
+    /// connect failure, timeout, broken or oversized body). A 5xx answer
+    /// counts as a failure for the breaker and the status; any other answer
+    /// as a success.
+    pub(crate) async fn send(
+        &self,
+        op: &'static str,
+        req: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<RawAnswer, AuthClientError> {
         let Some(permit) = self.breaker.try_acquire(self.clock.now_ms()) else {
             self.counters
                 .rejected_by_breaker
@@ -102,6 +125,14 @@ impl Transport {
                 .await
                 .map_err(transport_error)?;
             let status = resp.status();
+            let header = |name: reqwest::header::HeaderName| {
+                resp.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let retry_after = header(reqwest::header::RETRY_AFTER);
+            let content_type = header(reqwest::header::CONTENT_TYPE);
             if resp
                 .content_length()
                 .is_some_and(|n| n > MAX_BODY_BYTES as u64)
@@ -119,7 +150,12 @@ impl Transport {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok((status, body))
+            Ok(RawAnswer {
+                status: status.as_u16(),
+                retry_after,
+                content_type,
+                body,
+            })
         };
         let outcome = match tokio::time::timeout(timeout, exchange).await {
             Ok(r) => r,
@@ -129,18 +165,18 @@ impl Transport {
             }),
         };
         let err = match outcome {
-            Ok((status, body)) if status.is_server_error() => status_error(status, &body),
-            Ok((status, body)) => {
+            Ok(answer) if answer.status >= 500 => {
+                let status = reqwest::StatusCode::from_u16(answer.status)
+                    .unwrap_or(reqwest::StatusCode::INTERNAL_SERVER_ERROR);
+                let err = status_error(status, &answer.body);
+                self.record_failure(op, &id, &err, permit);
+                return Ok(answer);
+            }
+            Ok(answer) => {
                 // The service answered: not a failure, whatever the status.
                 permit.success();
                 self.set_health(Ok(()));
-                if status.is_success() {
-                    return serde_json::from_slice(&body)
-                        .map_err(|e| AuthClientError::Decode(format!("{op}: {e}")));
-                }
-                let err = status_error(status, &body);
-                tracing::debug!(op, request_id = %id, error = %err, "auth service refused the call");
-                return Err(err);
+                return Ok(answer);
             }
             Err(e @ AuthClientError::Decode(_)) => {
                 permit.success();
@@ -149,12 +185,32 @@ impl Transport {
             }
             Err(e) => e,
         };
-        permit.failure(self.clock.now_ms());
-        self.counters.failures.fetch_add(1, Ordering::Relaxed);
-        self.set_health(Err(&err));
-        tracing::debug!(op, request_id = %id, error = %err, "auth service call failed");
+        self.record_failure(op, &id, &err, permit);
         Err(err)
     }
+
+    fn record_failure(
+        &self,
+        op: &'static str,
+        id: &str,
+        err: &AuthClientError,
+        permit: crate::breaker::Permit<'_>,
+    ) {
+        permit.failure(self.clock.now_ms());
+        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        self.set_health(Err(err));
+        tracing::debug!(op, request_id = %id, error = %err, "auth service call failed");
+    }
+}
+
+/// An answer of the auth service, as it came: status, the headers a
+/// pass-through keeps, and the body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawAnswer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// A reqwest error as [`AuthClientError::Unavailable`], with its whole cause chain.

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// The development-only service secret (the auth service's default); refused in production.
 pub const DEV_SERVICE_SECRET: &str = "apex-local-development-secret";
 
+/// The longest accepted pause after each run event.
+pub const MAX_RUN_EVENT_DELAY: Duration = Duration::from_secs(5);
+
 /// Per-user and per-connection limits.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +92,9 @@ pub struct Config {
     /// User price overrides for the catalogue.
     pub prices_file: Option<PathBuf>,
     pub log_json: bool,
+    /// Pause after each run event (0 by default). For tests and demos that
+    /// must see a run in progress (reload, stop); not a production setting.
+    pub run_event_delay: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +131,7 @@ struct FileConfig {
     limits: Option<Limits>,
     prices_file: Option<PathBuf>,
     log_json: Option<bool>,
+    run_event_delay_ms: Option<u64>,
 }
 
 /// Variables this service reads (besides `APEX_ENV`, `APEX_DATA_DIR`, `APEX_LLM_*`).
@@ -140,6 +147,7 @@ pub const ENV_KEYS: &[&str] = &[
     "APEX_BACKEND_PRICES_FILE",
     "APEX_BACKEND_LOG_JSON",
     "APEX_BACKEND_LOG",
+    "APEX_BACKEND_RUN_EVENT_DELAY_MS",
 ];
 
 const LLM_KEYS: &[&str] = &[
@@ -168,6 +176,7 @@ impl Config {
             llm: LlmConfig::None,
             prices_file: None,
             log_json: false,
+            run_event_delay: Duration::ZERO,
         }
     }
 
@@ -222,6 +231,9 @@ impl Config {
         if let Some(v) = file.log_json {
             c.log_json = v;
         }
+        if let Some(v) = file.run_event_delay_ms {
+            c.run_event_delay = Duration::from_millis(v);
+        }
         if let Some(v) = get("APEX_ENV") {
             c.environment = match v {
                 "local" | "development" => Environment::Local,
@@ -264,6 +276,12 @@ impl Config {
         }
         if let Some(v) = get("APEX_BACKEND_PRICES_FILE") {
             c.prices_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("APEX_BACKEND_RUN_EVENT_DELAY_MS") {
+            let ms: u64 = v
+                .parse()
+                .map_err(|e| invalid("APEX_BACKEND_RUN_EVENT_DELAY_MS", format!("{v:?}: {e}")))?;
+            c.run_event_delay = Duration::from_millis(ms);
         }
         if let Some(v) = get("APEX_BACKEND_LOG_JSON") {
             c.log_json = matches!(v, "1" | "true" | "yes" | "on");
@@ -322,6 +340,12 @@ impl Config {
             || l.ticket_ttl_secs == 0
         {
             return Err(invalid("limits", format!("out of range: {l:?}")));
+        }
+        if self.run_event_delay > MAX_RUN_EVENT_DELAY {
+            return Err(invalid(
+                "APEX_BACKEND_RUN_EVENT_DELAY_MS",
+                format!("at most {} ms", MAX_RUN_EVENT_DELAY.as_millis()),
+            ));
         }
         if self.service_client_secret.expose_secret().len() < 16 {
             return Err(invalid(
@@ -390,6 +414,11 @@ mod tests {
         assert_eq!(c.limits.concurrent_runs, 3);
         assert_eq!(c.limits.connections_per_user, 10);
         assert!(matches!(c.llm, LlmConfig::None));
+        assert_eq!(c.run_event_delay, Duration::ZERO);
+        let paced = Config::from_vars(vars(&[("APEX_BACKEND_RUN_EVENT_DELAY_MS", "250")])).unwrap();
+        assert_eq!(paced.run_event_delay, Duration::from_millis(250));
+        assert!(Config::from_vars(vars(&[("APEX_BACKEND_RUN_EVENT_DELAY_MS", "9000")])).is_err());
+        assert!(Config::from_vars(vars(&[("APEX_BACKEND_RUN_EVENT_DELAY_MS", "soon")])).is_err());
         assert!(matches!(
             Config::from_vars(vars(&[("APEX_BACKEND_BINDD", "x")])),
             Err(ConfigError::UnknownVariable(_))

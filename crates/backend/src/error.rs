@@ -29,6 +29,10 @@ pub enum ApiError {
     InvalidTicket,
     #[error("the auth service is unreachable; sign-in cannot be verified right now")]
     AuthUnavailable,
+    #[error("not signed in: there is no session cookie; sign in again")]
+    NoSession,
+    #[error("the auth service gave an answer that could not be passed on")]
+    AuthBadAnswer,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -58,6 +62,8 @@ impl ApiError {
             ApiError::SessionRevoked => "session_revoked",
             ApiError::InvalidTicket => "invalid_ticket",
             ApiError::AuthUnavailable => "auth_unavailable",
+            ApiError::NoSession => "no_session",
+            ApiError::AuthBadAnswer => "auth_bad_answer",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::LimitExceeded(code, _) => code,
@@ -77,7 +83,9 @@ impl ApiError {
             | ApiError::InvalidToken(_)
             | ApiError::TokenExpired
             | ApiError::SessionRevoked
+            | ApiError::NoSession
             | ApiError::InvalidTicket => StatusCode::UNAUTHORIZED,
+            ApiError::AuthBadAnswer => StatusCode::BAD_GATEWAY,
             ApiError::AuthUnavailable | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

@@ -15,6 +15,7 @@ use agents::{Agent, AgentError, AgentEvent, EventSink, RunInput, SinkError, Supe
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -46,6 +47,8 @@ pub struct RunManager {
     datasets: Arc<DatasetCache>,
     active: Mutex<HashMap<Uuid, CancellationToken>>,
     shutdown: CancellationToken,
+    /// Pause after each event (configuration; zero unless pacing for tests).
+    event_delay: Duration,
 }
 
 impl RunManager {
@@ -56,6 +59,7 @@ impl RunManager {
         catalogue: Arc<pricing::Catalogue>,
         datasets: Arc<DatasetCache>,
         shutdown: CancellationToken,
+        event_delay: Duration,
     ) -> Self {
         RunManager {
             store,
@@ -65,6 +69,7 @@ impl RunManager {
             datasets,
             active: Mutex::new(HashMap::new()),
             shutdown,
+            event_delay,
         }
     }
 
@@ -138,6 +143,8 @@ impl RunManager {
             bus: self.bus.clone(),
             run: run.clone(),
             answer_id,
+            delay: self.event_delay,
+            cancel: cancel.clone(),
         };
         let dataset = match run.dataset_id {
             Some(id) => match self.datasets.load(run.user_id, id).await {
@@ -219,6 +226,8 @@ struct PersistingSink {
     bus: Arc<dyn EventBus>,
     run: RunRecord,
     answer_id: Uuid,
+    delay: Duration,
+    cancel: CancellationToken,
 }
 
 #[async_trait]
@@ -226,6 +235,13 @@ impl EventSink for PersistingSink {
     async fn emit(&self, event: AgentEvent) -> Result<(), SinkError> {
         let event_type = event.event_type();
         let payload = event.payload();
+        let last = matches!(
+            &event,
+            AgentEvent::AgentCompleted {
+                agent: Agent::Supervisor,
+                ..
+            }
+        );
         let now = now_ms();
         let stored = match &event {
             AgentEvent::AgentCompleted {
@@ -272,6 +288,13 @@ impl EventSink for PersistingSink {
             self.run.user_id,
             Arc::new(frame(self.run.thread_id, &stored)),
         );
+        if !last && !self.delay.is_zero() {
+            // Pacing (tests, demos): a stop still takes effect at once.
+            tokio::select! {
+                _ = tokio::time::sleep(self.delay) => {}
+                _ = self.cancel.cancelled() => {}
+            }
+        }
         Ok(())
     }
 }

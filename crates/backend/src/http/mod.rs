@@ -1,12 +1,15 @@
-//! The HTTP adapter: routers split by feature, merged once with the one
+//! The HTTP adapter: routers split by feature (the API, sign-in passed
+//! through to the auth service, the web UI), merged once with the one
 //! [`AppState`]; request ids (propagated to the auth service), tracing, body
 //! limits and panic catching around all of them.
 
+mod account;
 mod datasets;
 pub mod extract;
 mod ops;
 mod runs;
 mod threads;
+mod ui;
 pub mod views;
 mod ws;
 
@@ -60,10 +63,12 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::router())
         .merge(ws::router())
         .merge(ops::router())
+        .merge(account::router())
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
     Router::new()
         .merge(api)
         .merge(uploads)
+        .merge(ui::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
