@@ -1,7 +1,7 @@
 //! The in-memory dataset the analyses read: compact rows with interned
 //! strings, so 10 million calls fit in well under 2 GiB.
 //!
-//! A [`Row`] is `Copy` and about 128 bytes; strings (provider, model, tags)
+//! A [`Row`] is `Copy` and 144 bytes; strings (provider, model, tags)
 //! are [`Sym`]s into the dataset's [`Interner`]. Rows are appended in import
 //! order; [`Dataset::sort_by_time`] orders them when an analysis needs it.
 
