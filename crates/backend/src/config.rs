@@ -13,9 +13,9 @@ use std::time::Duration;
 /// The development-only service secret (the auth service's default); refused in production.
 pub const DEV_SERVICE_SECRET: &str = "apex-local-development-secret";
 
-/// Per-user and per-connection limits.
+/// Per-user and per-connection limits (in the file, keys left out keep their defaults).
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     pub max_frame_bytes: usize,
     pub messages_per_minute: u32,
@@ -89,6 +89,9 @@ pub struct Config {
     /// User price overrides for the catalogue.
     pub prices_file: Option<PathBuf>,
     pub log_json: bool,
+    /// Pause before each run event is written (default 0). Only for tests and
+    /// benchmarks that need a run to be in flight for a while.
+    pub run_step_delay: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +128,7 @@ struct FileConfig {
     limits: Option<Limits>,
     prices_file: Option<PathBuf>,
     log_json: Option<bool>,
+    run_step_delay_ms: Option<u64>,
 }
 
 /// Variables this service reads (besides `APEX_ENV`, `APEX_DATA_DIR`, `APEX_LLM_*`).
@@ -140,6 +144,7 @@ pub const ENV_KEYS: &[&str] = &[
     "APEX_BACKEND_PRICES_FILE",
     "APEX_BACKEND_LOG_JSON",
     "APEX_BACKEND_LOG",
+    "APEX_BACKEND_RUN_STEP_DELAY_MS",
 ];
 
 const LLM_KEYS: &[&str] = &[
@@ -168,6 +173,7 @@ impl Config {
             llm: LlmConfig::None,
             prices_file: None,
             log_json: false,
+            run_step_delay: Duration::ZERO,
         }
     }
 
@@ -222,6 +228,9 @@ impl Config {
         if let Some(v) = file.log_json {
             c.log_json = v;
         }
+        if let Some(v) = file.run_step_delay_ms {
+            c.run_step_delay = Duration::from_millis(v);
+        }
         if let Some(v) = get("APEX_ENV") {
             c.environment = match v {
                 "local" | "development" => Environment::Local,
@@ -264,6 +273,12 @@ impl Config {
         }
         if let Some(v) = get("APEX_BACKEND_PRICES_FILE") {
             c.prices_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("APEX_BACKEND_RUN_STEP_DELAY_MS") {
+            let ms: u64 = v
+                .parse()
+                .map_err(|e| invalid("APEX_BACKEND_RUN_STEP_DELAY_MS", format!("{v:?}: {e}")))?;
+            c.run_step_delay = Duration::from_millis(ms);
         }
         if let Some(v) = get("APEX_BACKEND_LOG_JSON") {
             c.log_json = matches!(v, "1" | "true" | "yes" | "on");
@@ -390,6 +405,10 @@ mod tests {
         assert_eq!(c.limits.concurrent_runs, 3);
         assert_eq!(c.limits.connections_per_user, 10);
         assert!(matches!(c.llm, LlmConfig::None));
+        assert_eq!(c.run_step_delay, Duration::ZERO);
+        let paced = Config::from_vars(vars(&[("APEX_BACKEND_RUN_STEP_DELAY_MS", "25")])).unwrap();
+        assert_eq!(paced.run_step_delay, Duration::from_millis(25));
+        assert!(Config::from_vars(vars(&[("APEX_BACKEND_RUN_STEP_DELAY_MS", "-1")])).is_err());
         assert!(matches!(
             Config::from_vars(vars(&[("APEX_BACKEND_BINDD", "x")])),
             Err(ConfigError::UnknownVariable(_))
@@ -403,5 +422,21 @@ mod tests {
             "model required"
         );
         assert!(Config::from_vars(vars(&[("APEX_LLM_PROVIDER", "skynet")])).is_err());
+    }
+
+    #[test]
+    fn a_file_may_set_some_limits_and_keep_the_other_defaults() {
+        let path = std::env::temp_dir().join(format!("apex-backend-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(
+            &path,
+            "run_step_delay_ms = 7\n[limits]\nconcurrent_runs = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_vars(vars(&[("APEX_BACKEND_CONFIG", path.to_str().unwrap())]));
+        std::fs::remove_file(&path).unwrap();
+        let c = c.unwrap();
+        assert_eq!(c.limits.concurrent_runs, 5);
+        assert_eq!(c.limits.messages_per_minute, 30, "a default");
+        assert_eq!(c.run_step_delay, Duration::from_millis(7));
     }
 }

@@ -98,6 +98,7 @@ impl Application {
             catalogue.clone(),
             datasets.clone(),
             shutdown.clone(),
+            config.run_step_delay,
         ));
         runs.recover_interrupted().await?;
 

@@ -4,6 +4,7 @@
 
 mod datasets;
 pub mod extract;
+mod openapi;
 mod ops;
 mod runs;
 mod threads;

@@ -249,15 +249,26 @@ impl Conn {
             {
                 return Err(("not_found", "no such dataset".into()));
             }
-            let thread = match thread_id {
-                Some(id) => s
-                    .store
-                    .thread(user, id)
-                    .await
-                    .map_err(internal)?
-                    .ok_or(("not_found", "no such thread".to_owned()))?,
+            let now = now_ms();
+            let (thread_id, thread_dataset, new_thread) = match thread_id {
+                Some(id) => {
+                    let t = s
+                        .store
+                        .thread(user, id)
+                        .await
+                        .map_err(internal)?
+                        .ok_or(("not_found", "no such thread".to_owned()))?;
+                    if dataset_id.is_some() && t.dataset_id != dataset_id {
+                        s.store
+                            .update_thread(user, t.id, None, Some(dataset_id), now)
+                            .await
+                            .map_err(internal)?;
+                    }
+                    (t.id, t.dataset_id, None)
+                }
+                // Created by accept_message, in its transaction: a refused or
+                // duplicate message leaves no empty thread behind.
                 None => {
-                    let now = now_ms();
                     let t = ThreadRecord {
                         id: Uuid::now_v7(),
                         user_id: user,
@@ -266,41 +277,32 @@ impl Conn {
                         created_at: now,
                         updated_at: now,
                     };
-                    s.store.create_thread(&t).await.map_err(internal)?;
-                    t
+                    (t.id, t.dataset_id, Some(t))
                 }
             };
-            if dataset_id.is_some() && thread.dataset_id != dataset_id {
-                s.store
-                    .update_thread(user, thread.id, None, Some(dataset_id), now_ms())
-                    .await
-                    .map_err(internal)?;
-            }
-            if s.store.running_runs(user).await.map_err(internal)?
-                >= i64::from(limits.concurrent_runs)
-            {
-                return Err((
-                    "too_many_runs",
-                    format!(
-                        "at most {} runs at once; wait for one to finish or stop one",
-                        limits.concurrent_runs
-                    ),
-                ));
-            }
             let msg = NewUserMessage {
                 message_id: Uuid::now_v7(),
                 run_id: Uuid::now_v7(),
-                thread_id: thread.id,
+                thread_id,
                 user_id: user,
                 content: content.clone(),
                 client_msg_id: client_msg_id.clone(),
-                dataset_id: dataset_id.or(thread.dataset_id),
-                now: now_ms(),
+                dataset_id: dataset_id.or(thread_dataset),
+                now,
+                new_thread,
+                max_running: Some(i64::from(limits.concurrent_runs)),
             };
             let accepted = s.store.accept_message(&msg).await.map_err(|e| match e {
                 crate::store::StoreError::Conflict("thread_not_found") => {
                     ("not_found", "no such thread".to_owned())
                 }
+                crate::store::StoreError::Conflict("too_many_runs") => (
+                    "too_many_runs",
+                    format!(
+                        "at most {} runs at once; wait for one to finish or stop one",
+                        limits.concurrent_runs
+                    ),
+                ),
                 other => internal(other),
             })?;
             let (message, run, new) = match accepted {

@@ -163,6 +163,110 @@ impl Drop for AuthProcess {
     }
 }
 
+/// A running `apex-backend` binary; killed (SIGKILL) when dropped.
+pub struct BackendProcess {
+    child: Option<Child>,
+    pub base: String,
+    log: PathBuf,
+}
+
+impl BackendProcess {
+    /// Starts `apex-backend` on `127.0.0.1:port` with `data_dir` and `database_url`, against
+    /// the auth service at `auth_base`, plus `extra` environment; does not wait for it.
+    pub fn spawn(
+        data_dir: &Path,
+        port: u16,
+        database_url: &str,
+        auth_base: &str,
+        extra: &[(&str, &str)],
+    ) -> BackendProcess {
+        let log = data_dir.join(format!("apex-backend-{port}.log"));
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
+        let err = out.try_clone().expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex-backend"));
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().into_owned();
+            if k.starts_with("APEX_") {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd
+            .env("APEX_DATA_DIR", data_dir)
+            .env("APEX_BACKEND_BIND", format!("127.0.0.1:{port}"))
+            .env("APEX_BACKEND_DATABASE_URL", database_url)
+            .env("APEX_BACKEND_AUTH_URL", auth_base)
+            .env("APEX_BACKEND_SERVICE_CLIENT_ID", CLIENT_ID)
+            .env("APEX_BACKEND_SERVICE_CLIENT_SECRET", CLIENT_SECRET)
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn apex-backend");
+        BackendProcess {
+            child: Some(child),
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        }
+    }
+
+    /// Waits until `/readyz` answers 200 (the database and the auth service are reachable).
+    pub async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(
+                self.is_running(),
+                "apex-backend exited:\n{}",
+                self.log_text()
+            );
+            let ready = http()
+                .get(format!("{}/readyz", self.base))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "apex-backend was not ready within 60 s:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code of the backend runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for BackendProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// A fresh data directory with the auth service running on a free port.
 pub struct TestAuth {
     // Field order: the process dies before its directory is removed.
@@ -201,6 +305,11 @@ impl Drop for TestBackend {
 
 /// Starts the backend on a fresh database: SQLite, or PostgreSQL with `APEX_TEST_DB=postgres`.
 pub async fn start_backend(auth_base: &str) -> TestBackend {
+    start_backend_with(auth_base, |_| {}).await
+}
+
+/// As [`start_backend`], with the configuration adjusted by `adjust` first.
+pub async fn start_backend_with(auth_base: &str, adjust: impl FnOnce(&mut Config)) -> TestBackend {
     let db = backend::store::testing::TestDatabase::from_env()
         .await
         .expect("test database (is PostgreSQL running?)");
@@ -211,6 +320,7 @@ pub async fn start_backend(auth_base: &str) -> TestBackend {
     cfg.service_client_id = CLIENT_ID.into();
     cfg.service_client_secret = CLIENT_SECRET.into();
     cfg.database_url = db.url().to_owned();
+    adjust(&mut cfg);
     let app = Application::build(cfg).await.expect("backend builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

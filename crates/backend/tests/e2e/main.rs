@@ -4,3 +4,7 @@
 mod degraded;
 mod golden;
 mod harness;
+mod limits;
+mod openapi;
+mod report;
+mod restart;
