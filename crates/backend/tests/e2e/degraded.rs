@@ -45,7 +45,8 @@ async fn backend_starts_without_the_auth_service_and_recovers_without_restart() 
     let (auth_port, backend_port) = (free_port(), free_port());
     let auth_base = format!("http://127.0.0.1:{auth_port}");
     let base = format!("http://127.0.0.1:{backend_port}");
-    let mut backend = BackendProcess::spawn(dir.path(), backend_port, db.url(), &auth_base, &[]);
+    let mut backend =
+        BackendProcess::spawn_backend(dir.path(), backend_port, db.url(), &auth_base, &[]);
 
     // liveness at once, readiness names the auth service as unreachable
     let deadline = Instant::now() + Duration::from_secs(60);

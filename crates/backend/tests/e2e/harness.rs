@@ -71,24 +71,36 @@ impl Drop for TempDir {
     }
 }
 
-/// A running `apex-auth`; killed (SIGKILL) when dropped.
-pub struct AuthProcess {
+/// A service binary run as a child process (`apex-auth` or `apex-backend`) with its
+/// output in a log file; killed (SIGKILL) when dropped.
+pub struct ServiceProcess {
+    name: &'static str,
     child: Option<Child>,
     pub base: String,
     log: PathBuf,
 }
 
-impl AuthProcess {
-    /// Starts `apex-auth` on `127.0.0.1:port` with `data_dir`, and waits for `/readyz`.
-    pub async fn start(data_dir: &Path, port: u16) -> AuthProcess {
-        let log = data_dir.join("apex-auth.log");
+/// The real auth service.
+pub type AuthProcess = ServiceProcess;
+/// The real backend.
+pub type BackendProcess = ServiceProcess;
+
+impl ServiceProcess {
+    /// Runs `cmd` (its `APEX_*` environment cleared first, then `env` set) serving on
+    /// `127.0.0.1:port`, logging into `log`.
+    fn spawn_with(
+        name: &'static str,
+        mut cmd: Command,
+        env: &[(&str, String)],
+        port: u16,
+        log: PathBuf,
+    ) -> ServiceProcess {
         let out = File::options()
             .create(true)
             .append(true)
             .open(&log)
             .expect("log file");
         let err = out.try_clone().expect("log file");
-        let mut cmd = Command::new(apex_auth_bin());
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().into_owned();
             if k.starts_with("APEX_") || k == "DATABASE_URL" {
@@ -96,131 +108,69 @@ impl AuthProcess {
             }
         }
         let child = cmd
-            .env("APEX_DATA_DIR", data_dir)
-            .env("APEX_AUTH_BIND", format!("127.0.0.1:{port}"))
-            .env("APEX_AUTH_SERVICE_CLIENT_ID", CLIENT_ID)
-            .env("APEX_AUTH_SERVICE_CLIENT_SECRET", CLIENT_SECRET)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .expect("spawn apex-auth");
-        let mut p = AuthProcess {
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        ServiceProcess {
+            name,
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             log,
-        };
+        }
+    }
+
+    /// Starts `apex-auth` on `127.0.0.1:port` with `data_dir`, and waits for `/readyz`.
+    pub async fn start(data_dir: &Path, port: u16) -> ServiceProcess {
+        let env = [
+            ("APEX_DATA_DIR", data_dir.display().to_string()),
+            ("APEX_AUTH_BIND", format!("127.0.0.1:{port}")),
+            ("APEX_AUTH_SERVICE_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("APEX_AUTH_SERVICE_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ];
+        let log = data_dir.join("apex-auth.log");
+        let mut p = Self::spawn_with("apex-auth", Command::new(apex_auth_bin()), &env, port, log);
         p.wait_ready().await;
         p
     }
 
-    async fn wait_ready(&mut self) {
-        let http = http();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!(
-                    "apex-auth exited with {status} before it was ready:\n{}",
-                    self.log_text()
-                );
-            }
-            let ready = http
-                .get(format!("{}/readyz", self.base))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ready {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "apex-auth was not ready within 60 s:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    pub fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Kills the process and reaps it.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for AuthProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// A running `apex-backend` binary; killed (SIGKILL) when dropped.
-pub struct BackendProcess {
-    child: Option<Child>,
-    pub base: String,
-    log: PathBuf,
-}
-
-impl BackendProcess {
     /// Starts `apex-backend` on `127.0.0.1:port` with `data_dir` and `database_url`, against
     /// the auth service at `auth_base`, plus `extra` environment; does not wait for it.
-    pub fn spawn(
+    pub fn spawn_backend(
         data_dir: &Path,
         port: u16,
         database_url: &str,
         auth_base: &str,
         extra: &[(&str, &str)],
-    ) -> BackendProcess {
+    ) -> ServiceProcess {
+        let mut env = vec![
+            ("APEX_DATA_DIR", data_dir.display().to_string()),
+            ("APEX_BACKEND_BIND", format!("127.0.0.1:{port}")),
+            ("APEX_BACKEND_DATABASE_URL", database_url.to_owned()),
+            ("APEX_BACKEND_AUTH_URL", auth_base.to_owned()),
+            ("APEX_BACKEND_SERVICE_CLIENT_ID", CLIENT_ID.to_owned()),
+            (
+                "APEX_BACKEND_SERVICE_CLIENT_SECRET",
+                CLIENT_SECRET.to_owned(),
+            ),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let cmd = Command::new(env!("CARGO_BIN_EXE_apex-backend"));
         let log = data_dir.join(format!("apex-backend-{port}.log"));
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .expect("log file");
-        let err = out.try_clone().expect("log file");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex-backend"));
-        for (k, _) in std::env::vars_os() {
-            let k = k.to_string_lossy().into_owned();
-            if k.starts_with("APEX_") {
-                cmd.env_remove(k);
-            }
-        }
-        let child = cmd
-            .env("APEX_DATA_DIR", data_dir)
-            .env("APEX_BACKEND_BIND", format!("127.0.0.1:{port}"))
-            .env("APEX_BACKEND_DATABASE_URL", database_url)
-            .env("APEX_BACKEND_AUTH_URL", auth_base)
-            .env("APEX_BACKEND_SERVICE_CLIENT_ID", CLIENT_ID)
-            .env("APEX_BACKEND_SERVICE_CLIENT_SECRET", CLIENT_SECRET)
-            .envs(extra.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .expect("spawn apex-backend");
-        BackendProcess {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-        }
+        Self::spawn_with("apex-backend", cmd, &env, port, log)
     }
 
-    /// Waits until `/readyz` answers 200 (the database and the auth service are reachable).
+    /// Waits until `/readyz` answers 200 (for the backend: its database and the auth
+    /// service are reachable); panics with the log if the process exits first.
     pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             assert!(
                 self.is_running(),
-                "apex-backend exited:\n{}",
+                "{} exited before it was ready:\n{}",
+                self.name,
                 self.log_text()
             );
             let ready = http()
@@ -234,7 +184,8 @@ impl BackendProcess {
             }
             assert!(
                 Instant::now() < deadline,
-                "apex-backend was not ready within 60 s:\n{}",
+                "{} was not ready within 60 s:\n{}",
+                self.name,
                 self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -252,7 +203,7 @@ impl BackendProcess {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// SIGKILL: no shutdown code of the backend runs.
+    /// SIGKILL: none of the service's shutdown code runs. Reaps the process.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -261,7 +212,7 @@ impl BackendProcess {
     }
 }
 
-impl Drop for BackendProcess {
+impl Drop for ServiceProcess {
     fn drop(&mut self) {
         self.kill();
     }

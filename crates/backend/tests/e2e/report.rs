@@ -132,16 +132,7 @@ async fn html_report_is_self_contained_with_charts_and_escapes_the_data() {
 
     // Another user's run is not found, in every format.
     let (other, _) = register(auth.base()).await;
-    for format in ["html", "json", "md"] {
-        let (status, body) = get(
-            &b.base,
-            &format!("/v1/runs/{run_id}/report?format={format}"),
-            &other,
-        )
-        .await;
-        assert_eq!(status, 404, "{format}: {body}");
-        assert_eq!(body["error"]["code"], "not_found");
-    }
+    refused_in_every_format(&b.base, &run_id, &other, 404, "not_found").await;
 }
 
 #[tokio::test]
@@ -157,14 +148,19 @@ async fn html_report_of_a_run_in_flight_is_refused_with_a_code() {
     send(&mut ws, json!({"type": "user_message", "client_msg_id": "f1", "content": "how can I cut my AI costs?"})).await;
     let accepted = next_json(&mut ws).await;
     let run_id = accepted["run_id"].as_str().unwrap();
+    refused_in_every_format(&b.base, run_id, &token, 409, "run_not_finished").await;
+}
+
+/// Asks for the report in each format and expects the same coded refusal.
+async fn refused_in_every_format(base: &str, run_id: &str, token: &str, status: u16, code: &str) {
     for format in ["html", "json", "md"] {
-        let (status, body) = get(
-            &b.base,
+        let (got, body) = get(
+            base,
             &format!("/v1/runs/{run_id}/report?format={format}"),
-            &token,
+            token,
         )
         .await;
-        assert_eq!(status, 409, "{format}: {body}");
-        assert_eq!(body["error"]["code"], "run_not_finished");
+        assert_eq!(got, status, "{format}: {body}");
+        assert_eq!(body["error"]["code"], code, "{format}: {body}");
     }
 }

@@ -17,7 +17,8 @@ async fn a_backend_killed_mid_run_marks_the_run_failed_and_loses_no_message() {
         .await
         .expect("test database");
     let paced = [("APEX_BACKEND_RUN_STEP_DELAY_MS", STEP_DELAY_MS)];
-    let mut first = BackendProcess::spawn(dir.path(), free_port(), db.url(), auth.base(), &paced);
+    let mut first =
+        BackendProcess::spawn_backend(dir.path(), free_port(), db.url(), auth.base(), &paced);
     first.wait_ready().await;
     let (token, _) = register(auth.base()).await;
     let (status, ds) = post(&first.base, "/v1/datasets/sample", &token, None).await;
@@ -41,7 +42,8 @@ async fn a_backend_killed_mid_run_marks_the_run_failed_and_loses_no_message() {
     drop(ws);
 
     // The same database, a new process.
-    let mut second = BackendProcess::spawn(dir.path(), free_port(), db.url(), auth.base(), &paced);
+    let mut second =
+        BackendProcess::spawn_backend(dir.path(), free_port(), db.url(), auth.base(), &paced);
     second.wait_ready().await;
     let base = second.base.clone();
     let (status, run) = get(&base, &format!("/v1/runs/{run_id}"), &token).await;
