@@ -258,12 +258,6 @@ impl Conn {
                         .await
                         .map_err(internal)?
                         .ok_or(("not_found", "no such thread".to_owned()))?;
-                    if dataset_id.is_some() && t.dataset_id != dataset_id {
-                        s.store
-                            .update_thread(user, t.id, None, Some(dataset_id), now)
-                            .await
-                            .map_err(internal)?;
-                    }
                     (t.id, t.dataset_id, None)
                 }
                 // Created by accept_message, in its transaction: a refused or
@@ -280,6 +274,7 @@ impl Conn {
                     (t.id, t.dataset_id, Some(t))
                 }
             };
+            let opens_thread = new_thread.is_some();
             let msg = NewUserMessage {
                 message_id: Uuid::now_v7(),
                 run_id: Uuid::now_v7(),
@@ -317,6 +312,19 @@ impl Conn {
                 run_id: run.id,
             });
             if new {
+                // The message names another dataset: the thread follows it (only once the
+                // message is accepted, so a refused one changes nothing). Best effort: the
+                // run already names its dataset and must start regardless.
+                if !opens_thread
+                    && dataset_id.is_some()
+                    && thread_dataset != dataset_id
+                    && let Err(e) = s
+                        .store
+                        .update_thread(user, run.thread_id, None, Some(dataset_id), now)
+                        .await
+                {
+                    tracing::warn!(error = %e, "the thread's dataset was not updated");
+                }
                 s.runs.start(run, content);
             } else {
                 // A resend after reconnect: replay what the client may have missed.

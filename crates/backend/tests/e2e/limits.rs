@@ -66,6 +66,29 @@ async fn concurrent_messages_never_exceed_the_concurrent_runs_limit() {
         limit,
         "{threads}"
     );
+    // At the limit, a message into an existing thread naming a dataset is refused and
+    // leaves the thread as it was (its dataset is not switched).
+    let line = json!({"timestamp": "2026-07-01T00:00:00Z", "provider": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5});
+    let resp = http()
+        .post(format!("{}/v1/datasets", b.base))
+        .bearer_auth(&token)
+        .body(format!("{line}\n"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let dataset: serde_json::Value = resp.json().await.unwrap();
+    let thread = accepted[0]["thread_id"].as_str().unwrap();
+    send(&mut sockets[0], json!({"type": "user_message", "client_msg_id": "late", "content": "hello", "thread_id": thread, "dataset_id": dataset["id"]})).await;
+    let refusal = loop {
+        let v = next_json(&mut sockets[0]).await;
+        if v["type"] == "error" || v["type"] == "message_accepted" {
+            break v;
+        }
+    };
+    assert_eq!(refusal["code"], "too_many_runs", "{refusal}");
+    let (_, t) = get(&b.base, &format!("/v1/threads/{thread}"), &token).await;
+    assert_eq!(t["dataset_id"], serde_json::Value::Null, "{t}");
     // Every socket is still open.
     for ws in &mut sockets {
         send(ws, json!({"type": "ping"})).await;
