@@ -538,18 +538,13 @@ async function fetchReport(runId) {
   }
 }
 
-async function exportReport(runId, fmt, button) {
+async function exportReport(runId, fmt) {
   const ext = { md: 'md', html: 'html', json: 'json' }[fmt];
   try {
     const resp = await session.fetch(`/v1/runs/${encodeURIComponent(runId)}/report?format=${fmt}`);
     download(await resp.blob(), `apex-report-${runId}.${ext}`);
   } catch (err) {
-    if (fmt === 'html' && err instanceof ApiError && err.status === 400) {
-      button.disabled = true;
-      notice('This server cannot export HTML yet; export Markdown or JSON instead.', 'error');
-    } else {
-      notice(describe(err), 'error');
-    }
+    notice(describe(err), 'error');
   }
 }
 
@@ -561,7 +556,7 @@ async function renderReport(runId) {
     ['md', 'html', 'json'].map((fmt) => {
       const b = h('button', { type: 'button', class: 'secondary small', dataset: { format: fmt } },
         { md: 'Export Markdown', html: 'Export HTML', json: 'Export JSON' }[fmt]);
-      b.addEventListener('click', () => exportReport(runId, fmt, b));
+      b.addEventListener('click', () => exportReport(runId, fmt));
       return b;
     }));
   const r = data.report;

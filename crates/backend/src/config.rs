@@ -16,9 +16,9 @@ pub const DEV_SERVICE_SECRET: &str = "apex-local-development-secret";
 /// The longest accepted pause after each run event.
 pub const MAX_RUN_EVENT_DELAY: Duration = Duration::from_secs(5);
 
-/// Per-user and per-connection limits.
+/// Per-user and per-connection limits (in the file, keys left out keep their defaults).
 #[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     pub max_frame_bytes: usize,
     pub messages_per_minute: u32,
@@ -432,5 +432,21 @@ mod tests {
             "model required"
         );
         assert!(Config::from_vars(vars(&[("APEX_LLM_PROVIDER", "skynet")])).is_err());
+    }
+
+    #[test]
+    fn a_file_may_set_some_limits_and_keep_the_other_defaults() {
+        let path = std::env::temp_dir().join(format!("apex-backend-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(
+            &path,
+            "run_event_delay_ms = 7\n[limits]\nconcurrent_runs = 5\n",
+        )
+        .unwrap();
+        let c = Config::from_vars(vars(&[("APEX_BACKEND_CONFIG", path.to_str().unwrap())]));
+        std::fs::remove_file(&path).unwrap();
+        let c = c.unwrap();
+        assert_eq!(c.limits.concurrent_runs, 5);
+        assert_eq!(c.limits.messages_per_minute, 30, "a default");
+        assert_eq!(c.run_event_delay, Duration::from_millis(7));
     }
 }

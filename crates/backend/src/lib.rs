@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod datasets;
 pub mod error;
+pub mod export;
 pub mod gate;
 pub mod http;
 pub mod protocol;

@@ -1,8 +1,9 @@
 //! Runs: the agents execute in-process, emitting into a [`PersistingSink`]
 //! that writes each event with its `seq` before publishing it on the
 //! [`EventBus`]. The supervisor's final `agent_completed` is written in the
-//! same transaction as the assistant message and the run's terminal status,
-//! so an answer is never half-written. Runs found `running` at start-up were
+//! same transaction as the assistant message, the structured report and the
+//! run's terminal status, so an answer is never half-written and a completed
+//! run always has its report. Runs found `running` at start-up were
 //! interrupted: they are marked `run_failed` with a reason.
 
 use crate::bus::EventBus;
@@ -145,6 +146,7 @@ impl RunManager {
             answer_id,
             delay: self.event_delay,
             cancel: cancel.clone(),
+            answer: Mutex::new(None),
         };
         let dataset = match run.dataset_id {
             Some(id) => match self.datasets.load(run.user_id, id).await {
@@ -167,17 +169,29 @@ impl RunManager {
         let result = self.supervisor.run(input, &sink, cancel.clone()).await;
         let (status, event, reason) = match result {
             Ok(outcome) => {
-                if let Some(report) = outcome.report {
-                    match serde_json::to_value(&report) {
-                        Ok(v) => {
-                            if let Err(e) = self.store.set_run_report(run.id, &v).await {
-                                tracing::error!(error = %e, "could not store the run report");
-                            }
+                let report = outcome.report.and_then(|r| {
+                    serde_json::to_value(&r)
+                        .inspect_err(|e| tracing::error!(error = %e, "report did not serialise"))
+                        .ok()
+                });
+                match sink.take_answer() {
+                    Some(answer) => match sink.finish(answer, report.as_ref()).await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::error!(error = %e, "could not store the answer");
+                            (
+                                RunStatus::Failed,
+                                "run_failed",
+                                "internal error while recording the run",
+                            )
                         }
-                        Err(e) => tracing::error!(error = %e, "report did not serialise"),
-                    }
+                    },
+                    None => (
+                        RunStatus::Failed,
+                        "run_failed",
+                        "the agents ended without an answer",
+                    ),
                 }
-                return; // finished by the sink with the final agent_completed
             }
             Err(AgentError::Cancelled) if self.shutdown.is_cancelled() => (
                 RunStatus::Failed,
@@ -228,67 +242,83 @@ struct PersistingSink {
     answer_id: Uuid,
     delay: Duration,
     cancel: CancellationToken,
+    /// The supervisor's final `agent_completed` (its payload and the answer),
+    /// held until the run returns its report: [`PersistingSink::finish`] then
+    /// writes all three with the terminal status in one transaction.
+    answer: Mutex<Option<(serde_json::Value, String)>>,
+}
+
+impl PersistingSink {
+    fn take_answer(&self) -> Option<(serde_json::Value, String)> {
+        self.answer.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Completes the run: the assistant message, the report, the status and the
+    /// final event in one transaction; then publishes the event.
+    async fn finish(
+        &self,
+        (payload, answer): (serde_json::Value, String),
+        report: Option<&serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let message = MessageRecord {
+            id: self.answer_id,
+            thread_id: self.run.thread_id,
+            user_id: self.run.user_id,
+            role: MessageRole::Assistant,
+            content: answer,
+            client_msg_id: None,
+            run_id: Some(self.run.id),
+            created_at: now,
+        };
+        let stored = self
+            .store
+            .finish_run(
+                self.run.id,
+                RunStatus::Completed,
+                None,
+                Some(&message),
+                report,
+                Some(("agent_completed", &payload)),
+                now,
+            )
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("finish_run wrote no event".into()))?;
+        self.bus.publish(
+            self.run.user_id,
+            Arc::new(frame(self.run.thread_id, &stored)),
+        );
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl EventSink for PersistingSink {
     async fn emit(&self, event: AgentEvent) -> Result<(), SinkError> {
-        let event_type = event.event_type();
         let payload = event.payload();
-        let last = matches!(
-            &event,
-            AgentEvent::AgentCompleted {
-                agent: Agent::Supervisor,
-                ..
-            }
-        );
-        let now = now_ms();
-        let stored = match &event {
-            AgentEvent::AgentCompleted {
-                agent: Agent::Supervisor,
-                final_response: Some(answer),
-                ..
-            } => {
-                let message = MessageRecord {
-                    id: self.answer_id,
-                    thread_id: self.run.thread_id,
-                    user_id: self.run.user_id,
-                    role: MessageRole::Assistant,
-                    content: answer.clone(),
-                    client_msg_id: None,
-                    run_id: Some(self.run.id),
-                    created_at: now,
-                };
-                self.store
-                    .finish_run(
-                        self.run.id,
-                        RunStatus::Completed,
-                        None,
-                        Some(&message),
-                        None,
-                        Some((event_type, &payload)),
-                        now,
-                    )
-                    .await
-                    .map_err(storage)?
-                    .ok_or_else(|| {
-                        storage(StoreError::Corrupt("finish_run wrote no event".into()))
-                    })?
-            }
-            _ => self
-                .store
-                .append_event(self.run.id, event_type, &payload, now)
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => SinkError::Closed,
-                    other => storage(other),
-                })?,
-        };
+        if let AgentEvent::AgentCompleted {
+            agent: Agent::Supervisor,
+            final_response: Some(answer),
+            ..
+        } = &event
+        {
+            *self.answer.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some((payload, answer.clone()));
+            return Ok(());
+        }
+        let stored = self
+            .store
+            .append_event(self.run.id, event.event_type(), &payload, now_ms())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => SinkError::Closed,
+                other => storage(other),
+            })?;
         self.bus.publish(
             self.run.user_id,
             Arc::new(frame(self.run.thread_id, &stored)),
         );
-        if !last && !self.delay.is_zero() {
+        if !self.delay.is_zero() {
             // Pacing (tests, demos): a stop still takes effect at once.
             tokio::select! {
                 _ = tokio::time::sleep(self.delay) => {}

@@ -16,6 +16,7 @@ use agents::{LanguageModel, NoModel, Supervisor};
 use auth_client::{
     AuthClient, AuthClientConfig, RevocationEvent, RevocationFollower, RevocationKind,
 };
+use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,8 +168,15 @@ impl Application {
         let state = self.state.clone();
         let maintenance = tokio::spawn(maintenance(state.clone()));
         let shutdown = state.shutdown.clone();
+        // No Nagle delay: run events are small frames written one after another, and
+        // with Nagle each one after the first waits for the client's delayed ACK (~40 ms).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move { shutdown.cancelled().await })

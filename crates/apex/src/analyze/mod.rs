@@ -11,9 +11,7 @@
 //! stderr and never abort the run. Every message on stderr starts with
 //! `apex analyze:`; the exit codes are listed in [`EXIT_CODES`].
 
-mod charts;
 mod input;
-mod markdown;
 mod output;
 mod report_html;
 
@@ -119,7 +117,7 @@ pub enum AnalyzeError {
     Json(#[from] serde_json::Error),
     /// Drawing a chart failed.
     #[error(transparent)]
-    Chart(#[from] charts::ChartError),
+    Chart(#[from] report::ChartError),
 }
 
 impl AnalyzeError {

@@ -8,11 +8,11 @@
 //! the structured report and the import summary, under stable field names.
 
 use super::input::{FileStatus, ImportSummary, describe_files};
-use super::markdown::{escape_markdown, to_terminal_text};
 use super::{Analysis, AnalyzeError, OutputFormat, report_html};
 use agents::AnswerSource;
 use agents::format::thousands;
 use analytics::{Report, TimeSpan};
+use report::{escape_markdown, span_phrase, to_terminal_text};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::io::Write;
@@ -136,31 +136,12 @@ pub(crate) fn data_phrase(import: &ImportSummary) -> String {
 
 /// Which prices: the catalogue snapshot, and the override files.
 pub(crate) fn prices_phrase(a: &Analysis) -> String {
-    let mut s = format!("genai-prices catalogue snapshot of {}", a.catalogue_date);
-    if !a.price_overrides.is_empty() {
-        let files: Vec<String> = a
-            .price_overrides
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        s.push_str(&format!(", with overrides from {}", files.join(", ")));
-    }
-    s
-}
-
-/// `2026-07-01 00:00 to 2026-07-30 23:59 UTC (30.0 days)`.
-pub(crate) fn span_phrase(span: &TimeSpan) -> String {
-    let hours = span.observed_hours;
-    let length = if hours >= 24.0 {
-        format!("{:.1} days", hours / 24.0)
-    } else {
-        format!("{hours:.1} hours")
-    };
-    format!(
-        "{} to {} UTC ({length})",
-        span.start.format("%Y-%m-%d %H:%M"),
-        span.end.format("%Y-%m-%d %H:%M")
-    )
+    let files: Vec<String> = a
+        .price_overrides
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    report::prices_phrase(&a.catalogue_date, &files)
 }
 
 /// The Markdown document: a header, then the answer.
@@ -298,17 +279,5 @@ mod tests {
         assert!(target.join("keep").exists());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn span_phrase_says_days_or_hours() {
-        let day = 86_400_000;
-        let s = TimeSpan::from_millis(1_782_864_000_000, 1_782_864_000_000 + 30 * day);
-        assert_eq!(
-            span_phrase(&s),
-            "2026-07-01 00:00 to 2026-07-31 00:00 UTC (30.0 days)"
-        );
-        let h = TimeSpan::from_millis(0, 6 * 3_600_000);
-        assert!(span_phrase(&h).ends_with("(6.0 hours)"));
     }
 }

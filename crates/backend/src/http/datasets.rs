@@ -6,7 +6,7 @@ use super::extract::Authenticated;
 use super::threads::parse_id;
 use super::views::DatasetView;
 use crate::datasets::DatasetError;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -40,13 +40,17 @@ impl From<DatasetError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UploadQuery {
+    /// Display name (default "Uploaded usage").
     name: Option<String>,
+    /// The format, when not detected (e.g. `apex_jsonl`, `claude_code`).
     format: Option<String>,
 }
 
 /// Streams the body to a file (never whole in memory), then imports it.
+#[utoipa::path(post, path = "/v1/datasets", tag = "datasets", security(("bearer" = [])), params(UploadQuery), request_body(content = String, content_type = "application/octet-stream", description = "A usage file: Apex JSONL or CSV, OpenTelemetry GenAI spans, LiteLLM spend logs, OpenAI or Anthropic usage exports, Claude Code transcripts"), responses((status = 201, body = DatasetView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, description = "Nothing could be imported", body = ErrorBody)))]
 async fn upload(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -105,6 +109,8 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(DatasetView::from(&rec))))
 }
 
+/// Creates the generated sample workload for the caller.
+#[utoipa::path(post, path = "/v1/datasets/sample", tag = "datasets", security(("bearer" = [])), responses((status = 201, body = DatasetView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody)))]
 async fn sample(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -113,6 +119,8 @@ async fn sample(
     Ok((StatusCode::CREATED, Json(DatasetView::from(&rec))))
 }
 
+/// The caller's datasets, newest first.
+#[utoipa::path(get, path = "/v1/datasets", tag = "datasets", security(("bearer" = [])), responses((status = 200, body = Vec<DatasetView>), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody)))]
 async fn list(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -127,6 +135,8 @@ async fn list(
     ))
 }
 
+/// One dataset.
+#[utoipa::path(get, path = "/v1/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 200, body = DatasetView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn show(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -140,6 +150,8 @@ async fn show(
     Ok(Json(DatasetView::from(&d)))
 }
 
+/// Deletes a dataset.
+#[utoipa::path(delete, path = "/v1/datasets/{id}", tag = "datasets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 204), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn remove(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -153,6 +165,7 @@ async fn remove(
 }
 
 /// Spend and calls by model and day, token mix, latency percentiles: the spend-breakdown tool's output.
+#[utoipa::path(get, path = "/v1/datasets/{id}/summary", tag = "datasets", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 200, description = "The spend-breakdown tool's output", body = serde_json::Value), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn summary(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,

@@ -6,6 +6,7 @@
 mod account;
 mod datasets;
 pub mod extract;
+mod openapi;
 mod ops;
 mod runs;
 mod threads;

@@ -1,4 +1,5 @@
-//! Liveness, readiness (each dependency named with its state), metrics.
+//! Liveness, readiness (each dependency named with its state), metrics, and
+//! the OpenAPI document.
 
 use super::AppState;
 use axum::extract::State;
@@ -13,13 +14,17 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
 }
 
+/// Liveness: the process serves requests.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = serde_json::Value)))]
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
 /// 200 when the database answers and the auth service is reachable; 503 naming what is not.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "`{status, checks: [{name, status, ...}]}`", body = serde_json::Value), (status = 503, description = "Not ready: the checks name what is down", body = serde_json::Value)))]
 async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let db_ok = matches!(
         tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await,
@@ -50,6 +55,8 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, Json<serde_json::Valu
     )
 }
 
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let stats = s.auth.stats();
     let text = format!(
@@ -64,5 +71,14 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         text,
+    )
+}
+
+/// This API's OpenAPI document, generated from the handlers' annotations.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops", responses((status = 200, content_type = "application/json", body = serde_json::Value)))]
+async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document(),
     )
 }

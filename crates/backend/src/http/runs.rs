@@ -5,7 +5,8 @@ use super::AppState;
 use super::extract::Authenticated;
 use super::threads::parse_id;
 use super::views::{RunView, ts};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::export;
 use crate::runs::{frame, now_ms};
 use crate::store::RunStatus;
 use axum::extract::{Path, Query, State};
@@ -24,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/runs/{id}/report", get(report))
 }
 
+/// A run.
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 200, body = RunView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn show(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -37,13 +40,18 @@ async fn show(
     Ok(Json(RunView::from(&run)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EventsQuery {
+    /// Events with a greater `seq` (default 0: all).
     #[serde(default)]
     after: i64,
+    /// 1 to 1000 (default 500).
     limit: Option<i64>,
 }
 
+/// A run's persisted events after a sequence number.
+#[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), params(EventsQuery), responses((status = 200, description = "`{run_id, status, events}`, events as on the WebSocket", body = serde_json::Value), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn events(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -71,6 +79,8 @@ async fn events(
     ))
 }
 
+/// Stops a run (it ends with `run_cancelled`).
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 202, body = RunView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn cancel(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -107,11 +117,23 @@ async fn cancel(
     Ok((StatusCode::ACCEPTED, Json(RunView::from(&run))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReportQuery {
+    /// `json` (default), `md` or `html`.
     format: Option<String>,
 }
 
+/// The export formats of a run's report.
+#[derive(Clone, Copy)]
+enum ReportFormat {
+    Json,
+    Markdown,
+    Html,
+}
+
+/// The report of a completed run: JSON, Markdown (the answer), or one self-contained HTML page with charts.
+#[utoipa::path(get, path = "/v1/runs/{id}/report", tag = "runs", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), params(ReportQuery), responses((status = 200, description = "JSON `{run_id, thread_id, finished_at, answer, report}`; `text/markdown`; or `text/html`", body = serde_json::Value), (status = 400, description = "Unknown format", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody), (status = 409, description = "The run has not completed (`run_not_finished`)", body = ErrorBody)))]
 async fn report(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -119,6 +141,16 @@ async fn report(
     q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::InvalidRequest(e.body_text()))?;
+    let format = match q.format.as_deref().unwrap_or("json") {
+        "json" => ReportFormat::Json,
+        "md" | "markdown" => ReportFormat::Markdown,
+        "html" => ReportFormat::Html,
+        other => {
+            return Err(ApiError::InvalidRequest(format!(
+                "format must be json, md or html, not {other:?}"
+            )));
+        }
+    };
     let run = s
         .store
         .run(p.user_id, parse_id(&id)?)
@@ -130,15 +162,13 @@ async fn report(
     let answer = match run.answer_message_id {
         Some(mid) => s
             .store
-            .messages(run.thread_id, 1000, None)
+            .message(run.thread_id, mid)
             .await?
-            .into_iter()
-            .find(|m| m.id == mid)
             .map(|m| m.content),
         None => None,
     };
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(Json(serde_json::json!({
+    match format {
+        ReportFormat::Json => Ok(Json(serde_json::json!({
             "run_id": run.id,
             "thread_id": run.thread_id,
             "finished_at": run.finished_at.map(ts),
@@ -146,22 +176,57 @@ async fn report(
             "report": run.report,
         }))
         .into_response()),
-        "md" | "markdown" => {
-            let body = answer.unwrap_or_default();
+        ReportFormat::Markdown => Ok((
+            [
+                (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"apex-report.md\"",
+                ),
+            ],
+            answer.unwrap_or_default(),
+        )
+            .into_response()),
+        ReportFormat::Html => {
+            let question = s
+                .store
+                .message(run.thread_id, run.message_id)
+                .await?
+                .map(|m| m.content)
+                .unwrap_or_default();
+            let dataset = match run.dataset_id {
+                Some(d) => s.store.dataset(p.user_id, d).await?,
+                None => None,
+            };
+            let input = export::ExportInput {
+                run,
+                question,
+                answer: answer.unwrap_or_default(),
+                dataset,
+                price_overrides: s
+                    .config
+                    .prices_file
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect(),
+            };
+            let html = tokio::task::spawn_blocking(move || export::html(&input))
+                .await
+                .map_err(ApiError::internal)?
+                .map_err(ApiError::internal)?;
             Ok((
                 [
-                    (header::CONTENT_TYPE, "text/markdown; charset=utf-8"),
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CONTENT_SECURITY_POLICY, export::CSP),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
                     (
                         header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"apex-report.md\"",
+                        "attachment; filename=\"apex-report.html\"",
                     ),
                 ],
-                body,
+                html,
             )
                 .into_response())
         }
-        other => Err(ApiError::InvalidRequest(format!(
-            "format must be json or md, not {other:?}"
-        ))),
     }
 }

@@ -4,6 +4,7 @@ use super::AppState;
 use super::extract::{Authenticated, JsonBody};
 use super::views::{MessageView, Page, ThreadView};
 use crate::error::ApiError;
+use crate::error::ErrorBody;
 use crate::runs::now_ms;
 use crate::store::ThreadRecord;
 use axum::extract::{Path, Query, State};
@@ -37,13 +38,17 @@ fn limit(l: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// 1 to 200 (default 50).
     limit: Option<i64>,
     /// `updated_at` cursor (ms) from the previous page's `next_before`.
     before: Option<i64>,
 }
 
+/// The caller's threads, most recently updated first.
+#[utoipa::path(get, path = "/v1/threads", tag = "threads", security(("bearer" = [])), params(ListQuery), responses((status = 200, body = Page<ThreadView>), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody)))]
 async fn list(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -61,7 +66,7 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateThread {
     title: Option<String>,
@@ -78,6 +83,8 @@ fn clean_title(t: &str) -> Result<String, ApiError> {
     Ok(t.to_owned())
 }
 
+/// Creates a thread.
+#[utoipa::path(post, path = "/v1/threads", tag = "threads", security(("bearer" = [])), request_body = CreateThread, responses((status = 201, body = ThreadView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn create(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -108,6 +115,8 @@ async fn create(
     Ok((StatusCode::CREATED, Json(ThreadView::from(&t))))
 }
 
+/// One thread.
+#[utoipa::path(get, path = "/v1/threads/{id}", tag = "threads", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 200, body = ThreadView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn show(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -121,12 +130,13 @@ async fn show(
     Ok(Json(ThreadView::from(&t)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateThread {
     title: Option<String>,
     /// `null` detaches the dataset; absent leaves it.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
     dataset_id: Option<Option<Uuid>>,
 }
 
@@ -139,6 +149,8 @@ mod double_option {
     }
 }
 
+/// Renames a thread or changes its dataset.
+#[utoipa::path(patch, path = "/v1/threads/{id}", tag = "threads", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), request_body = UpdateThread, responses((status = 200, body = ThreadView), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn update(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -168,6 +180,8 @@ async fn update(
     Ok(Json(ThreadView::from(&t)))
 }
 
+/// Deletes a thread with its messages, runs and events.
+#[utoipa::path(delete, path = "/v1/threads/{id}", tag = "threads", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), responses((status = 204), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn remove(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
@@ -180,13 +194,17 @@ async fn remove(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MessagesQuery {
+    /// 1 to 200 (default 50).
     limit: Option<i64>,
     /// Message id from the previous page's `next`.
     after: Option<Uuid>,
 }
 
+/// A thread's messages in order, paginated.
+#[utoipa::path(get, path = "/v1/threads/{id}/messages", tag = "threads", security(("bearer" = [])), params(("id" = Uuid, Path, description = "The resource id; another user's answers 404")), params(MessagesQuery), responses((status = 200, body = Page<MessageView>), (status = 400, description = "Invalid request", body = ErrorBody), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 404, description = "Not found, or another user's", body = ErrorBody)))]
 async fn messages(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,

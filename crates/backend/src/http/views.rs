@@ -12,13 +12,13 @@ pub fn ts(ms: i64) -> String {
 }
 
 /// A page of items; `next` is the cursor for the following page, when there is one.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ThreadView {
     pub id: Uuid,
     pub title: String,
@@ -39,7 +39,7 @@ impl From<&ThreadRecord> for ThreadView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub id: Uuid,
     pub thread_id: Uuid,
@@ -64,7 +64,7 @@ impl From<&MessageRecord> for MessageView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub id: Uuid,
     pub thread_id: Uuid,
@@ -95,7 +95,7 @@ impl From<&RunRecord> for RunView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DatasetView {
     pub id: Uuid,
     pub name: String,

@@ -4,7 +4,7 @@
 use super::AppState;
 use super::extract::Authenticated;
 use super::views::ts;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::gate::Principal;
 use crate::runs::now_ms;
 use axum::extract::{Query, State, WebSocketUpgrade};
@@ -13,9 +13,23 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use rand::RngCore as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
+
+/// Each socket's read buffer, allocated up front. Client frames are small (a message, a
+/// resume); a larger one (up to the frame limit) is read in pieces of this size into a
+/// buffer reserved for it. Most of an idle socket's memory (see BENCHMARKS.md).
+const READ_BUFFER_BYTES: usize = 1024;
+
+/// A WebSocket ticket.
+#[derive(Serialize, utoipa::ToSchema)]
+struct TicketView {
+    /// Opaque; pass it as `?ticket=` to `GET /v1/ws` within its lifetime.
+    ticket: String,
+    /// RFC 3339.
+    expires_at: String,
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,10 +37,12 @@ pub fn router() -> Router<AppState> {
         .route("/v1/ws", get(upgrade))
 }
 
+/// A single-use WebSocket ticket.
+#[utoipa::path(post, path = "/v1/ws/ticket", tag = "websocket", security(("bearer" = [])), responses((status = 200, body = TicketView), (status = 401, description = "Missing, invalid or revoked token", body = ErrorBody), (status = 503, description = "The auth service is unreachable", body = ErrorBody)))]
 async fn ticket(
     State(s): State<AppState>,
     Authenticated(p): Authenticated,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TicketView>, ApiError> {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
     let ticket = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
@@ -39,17 +55,21 @@ async fn ticket(
             expires_at,
         )
         .await?;
-    Ok(Json(
-        serde_json::json!({ "ticket": ticket, "expires_at": ts(expires_at) }),
-    ))
+    Ok(Json(TicketView {
+        ticket,
+        expires_at: ts(expires_at),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UpgradeQuery {
+    /// From `POST /v1/ws/ticket`; single use.
     ticket: Option<String>,
 }
 
 /// Refuses a bad ticket with 401 before upgrading.
+#[utoipa::path(get, path = "/v1/ws", tag = "websocket", params(UpgradeQuery), responses((status = 101, description = "Switching to the WebSocket protocol"), (status = 401, description = "Missing, expired or used ticket (`invalid_ticket`)", body = ErrorBody), (status = 429, description = "Too many connections of this user", body = ErrorBody)))]
 async fn upgrade(
     State(s): State<AppState>,
     q: Result<Query<UpgradeQuery>, axum::extract::rejection::QueryRejection>,
@@ -95,7 +115,7 @@ async fn upgrade(
     let connections = s.connections.clone();
     Ok(ws
         .on_failed_upgrade(move |_| connections.unregister(session_id, conn_id))
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_message_size(limits.max_frame_bytes * 4)
         .max_frame_size(limits.max_frame_bytes * 4)

@@ -186,6 +186,13 @@ pub struct NewUserMessage {
     pub client_msg_id: String,
     pub dataset_id: Option<Uuid>,
     pub now: i64,
+    /// A thread to create (with id `thread_id`) in the same transaction, for a
+    /// message that starts a new conversation; `None` posts into an existing one.
+    pub new_thread: Option<ThreadRecord>,
+    /// The user's concurrent-runs limit: when this many of their runs are
+    /// `Running`, nothing is written and `Conflict("too_many_runs")` is returned.
+    /// `None`: no limit.
+    pub max_running: Option<i64>,
 }
 
 /// The backend's storage interface.
@@ -222,8 +229,10 @@ pub trait BackendStore: Send + Sync + 'static {
 
     // --- messages ---
     /// In one transaction: if (user_id, client_msg_id) exists, returns `Duplicate` with the
-    /// original message and run; otherwise inserts the user message and a `Running` run and
-    /// bumps the thread's `updated_at`.
+    /// original message and run; otherwise creates the thread (if `new_thread`), checks the
+    /// user's running runs against `max_running` under a per-user lock (so concurrent calls
+    /// cannot exceed it), inserts the user message and a `Running` run, and bumps the
+    /// thread's `updated_at`. Refusals write nothing.
     async fn accept_message(&self, msg: &NewUserMessage) -> StoreResult<Accepted>;
     /// A thread's messages in order (`created_at`, then id), after the `after` message id's
     /// position when given, at most `limit`. Caller checks thread ownership first.
@@ -233,6 +242,10 @@ pub trait BackendStore: Send + Sync + 'static {
         limit: i64,
         after: Option<Uuid>,
     ) -> StoreResult<Vec<MessageRecord>>;
+
+    /// One message of a thread (`None` if it is not in that thread). Caller checks thread
+    /// ownership first.
+    async fn message(&self, thread_id: Uuid, id: Uuid) -> StoreResult<Option<MessageRecord>>;
 
     // --- runs ---
     /// The run if it exists and belongs to `user_id`.

@@ -26,6 +26,12 @@
 //!   `(user_id, client_msg_id)`, then inserts; when a concurrent call commits
 //!   the same id in between, the unique index refuses the second insert and
 //!   the violation becomes a re-read of the winner's message and run;
+//! - with a `max_running` limit, `accept_message` first upserts the user's
+//!   `run_slots` row, which locks it until commit, and only then counts the
+//!   user's running runs: a concurrent accept of the same user waits for the
+//!   first to commit, and its count (a new snapshot per statement) includes
+//!   the first one's run. The lock is always taken before the thread's, so it
+//!   adds no lock cycle;
 //! - `delete_thread` locks the thread, then its runs, before deleting, so a
 //!   concurrent append or accept either commits first (and is deleted with the
 //!   thread) or finds the thread or run gone afterwards. No writer holds a run
@@ -79,6 +85,26 @@ macro_rules! impl_backend_store {
 
             /// Statements used by more than one `BackendStore` method.
             impl $store {
+                async fn insert_thread(
+                    conn: &mut Conn,
+                    thread: &ThreadRecord,
+                ) -> Result<(), sqlx::Error> {
+                    sqlx::query(
+                        "INSERT INTO threads \
+                         (id, user_id, title, dataset_id, created_at, updated_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(rows::uuid_text(thread.id))
+                    .bind(rows::uuid_text(thread.user_id))
+                    .bind(&thread.title)
+                    .bind(thread.dataset_id.map(rows::uuid_text))
+                    .bind(thread.created_at)
+                    .bind(thread.updated_at)
+                    .execute(conn)
+                    .await?;
+                    Ok(())
+                }
+
                 async fn insert_message(
                     conn: &mut Conn,
                     message: &MessageRecord,
@@ -213,20 +239,8 @@ macro_rules! impl_backend_store {
                 // --- threads ---
 
                 async fn create_thread(&self, thread: &ThreadRecord) -> StoreResult<()> {
-                    sqlx::query(
-                        "INSERT INTO threads \
-                         (id, user_id, title, dataset_id, created_at, updated_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(rows::uuid_text(thread.id))
-                    .bind(rows::uuid_text(thread.user_id))
-                    .bind(&thread.title)
-                    .bind(thread.dataset_id.map(rows::uuid_text))
-                    .bind(thread.created_at)
-                    .bind(thread.updated_at)
-                    .execute(&self.pool)
-                    .await?;
-                    Ok(())
+                    let mut conn = self.pool.acquire().await?;
+                    Ok(Self::insert_thread(&mut conn, thread).await?)
                 }
 
                 async fn thread(
@@ -333,7 +347,9 @@ macro_rules! impl_backend_store {
                 // --- messages ---
 
                 /// Fails with `Conflict("thread_not_found")` (nothing written) when
-                /// the thread does not exist or belongs to another user.
+                /// the thread does not exist or belongs to another user, and with
+                /// `Conflict("too_many_runs")` (nothing written, not even the new
+                /// thread) when the user's running runs reached `max_running`.
                 async fn accept_message(&self, msg: &NewUserMessage) -> StoreResult<Accepted> {
                     let user_id = rows::uuid_text(msg.user_id);
                     let mut tx = <$store as SqlDialect>::begin_write(self).await?;
@@ -342,6 +358,32 @@ macro_rules! impl_backend_store {
                     {
                         tx.rollback().await?;
                         return Ok(earlier);
+                    }
+                    if let Some(limit) = msg.max_running {
+                        // The per-user row lock serialises the count-then-insert of
+                        // one user's concurrent accepts (PostgreSQL: the upsert locks
+                        // the row until commit; SQLite: the write lock already does).
+                        sqlx::query(
+                            "INSERT INTO run_slots (user_id, touched_at) VALUES ($1, $2) \
+                             ON CONFLICT (user_id) DO UPDATE SET touched_at = excluded.touched_at",
+                        )
+                        .bind(&user_id)
+                        .bind(msg.now)
+                        .execute(&mut *tx)
+                        .await?;
+                        let running: i64 = sqlx::query_scalar(
+                            "SELECT COUNT(*) FROM runs WHERE user_id = $1 AND status = 'running'",
+                        )
+                        .bind(&user_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if running >= limit {
+                            tx.rollback().await?;
+                            return Err(StoreError::Conflict("too_many_runs"));
+                        }
+                    }
+                    if let Some(thread) = &msg.new_thread {
+                        Self::insert_thread(&mut tx, thread).await?;
                     }
                     let owned = sqlx::query(
                         "UPDATE threads SET updated_at = \
@@ -437,6 +479,24 @@ macro_rules! impl_backend_store {
                     .fetch_all(&self.pool)
                     .await?;
                     rows::decode_all(found)
+                }
+
+                async fn message(
+                    &self,
+                    thread_id: Uuid,
+                    id: Uuid,
+                ) -> StoreResult<Option<MessageRecord>> {
+                    sqlx::query_as::<_, rows::MessageRow>(concat!(
+                        "SELECT ",
+                        message_columns!(),
+                        " FROM messages m WHERE m.id = $1 AND m.thread_id = $2"
+                    ))
+                    .bind(rows::uuid_text(id))
+                    .bind(rows::uuid_text(thread_id))
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryFrom::try_from)
+                    .transpose()
                 }
 
                 // --- runs ---

@@ -88,6 +88,8 @@ conformance_suite!(
     accept_message_requires_own_thread,
     concurrent_accept_message_same_thread_one_new,
     concurrent_accept_message_across_threads_one_new,
+    concurrent_accept_message_respects_the_run_limit,
+    accept_message_creates_the_new_thread_or_nothing,
     messages_order_and_paginate,
     run_lookup_is_owner_only_and_counts_running,
     append_event_numbers_from_one_and_pages,
@@ -141,6 +143,8 @@ fn user_message(t: &ThreadRecord, client_msg_id: &str, now: i64) -> NewUserMessa
         client_msg_id: client_msg_id.to_owned(),
         dataset_id: None,
         now,
+        new_thread: None,
+        max_running: None,
     }
 }
 
@@ -539,6 +543,105 @@ async fn concurrent_accept_message_across_threads_one_new(store: Arc<dyn Backend
     }
 }
 
+/// Many accepts of one user at once, across threads, with a limit of 3: exactly
+/// 3 runs start, the others are refused and write nothing; a resend of an
+/// accepted message is still a duplicate at the limit; a finished run frees a slot.
+async fn concurrent_accept_message_respects_the_run_limit(store: Arc<dyn BackendStore>) {
+    const CONTENDERS: usize = 12;
+    let user = Uuid::new_v4();
+    let mut threads = Vec::new();
+    for _ in 0..CONTENDERS {
+        threads.push(new_thread(store.as_ref(), user, NOW).await);
+    }
+    let tasks: Vec<_> = threads
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let store = store.clone();
+            let mut msg = user_message(t, &format!("limit-{i}"), NOW + SECOND);
+            msg.max_running = Some(3);
+            tokio::spawn(async move { (msg.clone(), store.accept_message(&msg).await) })
+        })
+        .collect();
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    for task in tasks {
+        match task.await.expect("task") {
+            (msg, Ok(Accepted::New { run, .. })) => accepted.push((msg, run)),
+            (msg, Err(StoreError::Conflict("too_many_runs"))) => refused.push(msg),
+            (_, other) => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(accepted.len(), 3, "exactly the limit's worth of runs start");
+    assert_eq!(store.running_runs(user).await.unwrap(), 3);
+    for msg in &refused {
+        assert!(
+            store
+                .messages(msg.thread_id, 10, None)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a refused accept writes no message"
+        );
+    }
+    let (first, run) = &accepted[0];
+    assert!(matches!(
+        store.accept_message(first).await.unwrap(),
+        Accepted::Duplicate { .. }
+    ));
+    store
+        .finish_run(
+            run.id,
+            RunStatus::Failed,
+            Some("test"),
+            None,
+            None,
+            None,
+            NOW + MINUTE,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.accept_message(&refused[0]).await.unwrap(),
+        Accepted::New { .. }
+    ));
+    assert_eq!(store.running_runs(user).await.unwrap(), 3);
+}
+
+async fn accept_message_creates_the_new_thread_or_nothing(store: Arc<dyn BackendStore>) {
+    let user = Uuid::new_v4();
+    let fresh = thread(user, "Started by a message", NOW);
+    let mut msg = user_message(&fresh, "opens-a-thread", NOW);
+    msg.new_thread = Some(fresh.clone());
+    msg.max_running = Some(1);
+    assert!(matches!(
+        store.accept_message(&msg).await.unwrap(),
+        Accepted::New { .. }
+    ));
+    assert_eq!(
+        store.thread(user, fresh.id).await.unwrap().unwrap().title,
+        fresh.title
+    );
+    // At the limit, the thread a refused message would have opened is not created.
+    let refused_thread = thread(user, "Never created", NOW + SECOND);
+    let mut over = user_message(&refused_thread, "over-the-limit", NOW + SECOND);
+    over.new_thread = Some(refused_thread.clone());
+    over.max_running = Some(1);
+    assert!(matches!(
+        store.accept_message(&over).await,
+        Err(StoreError::Conflict("too_many_runs"))
+    ));
+    assert_eq!(store.thread(user, refused_thread.id).await.unwrap(), None);
+    // A resend with a new thread of its own is a duplicate and creates nothing either.
+    let another = thread(user, "Also never created", NOW + SECOND);
+    let mut resend = user_message(&another, "opens-a-thread", NOW + SECOND);
+    resend.new_thread = Some(another.clone());
+    assert!(matches!(
+        store.accept_message(&resend).await.unwrap(),
+        Accepted::Duplicate { .. }
+    ));
+    assert_eq!(store.thread(user, another.id).await.unwrap(), None);
+}
+
 async fn messages_order_and_paginate(store: Arc<dyn BackendStore>) {
     let user = Uuid::new_v4();
     let t = new_thread(store.as_ref(), user, NOW).await;
@@ -586,6 +689,14 @@ async fn messages_order_and_paginate(store: Arc<dyn BackendStore>) {
         paged.extend(page);
     }
     assert_eq!(paged, expected, "pages cover every message once, in order");
+    for m in &expected {
+        assert_eq!(store.message(t.id, m.id).await.unwrap().as_ref(), Some(m));
+        assert_eq!(
+            store.message(other.id, m.id).await.unwrap(),
+            None,
+            "not in that thread"
+        );
+    }
 
     // A cursor that is not a message of this thread yields nothing.
     assert!(

@@ -249,15 +249,20 @@ impl Conn {
             {
                 return Err(("not_found", "no such dataset".into()));
             }
-            let thread = match thread_id {
-                Some(id) => s
-                    .store
-                    .thread(user, id)
-                    .await
-                    .map_err(internal)?
-                    .ok_or(("not_found", "no such thread".to_owned()))?,
+            let now = now_ms();
+            let (thread_id, thread_dataset, new_thread) = match thread_id {
+                Some(id) => {
+                    let t = s
+                        .store
+                        .thread(user, id)
+                        .await
+                        .map_err(internal)?
+                        .ok_or(("not_found", "no such thread".to_owned()))?;
+                    (t.id, t.dataset_id, None)
+                }
+                // Created by accept_message, in its transaction: a refused or
+                // duplicate message leaves no empty thread behind.
                 None => {
-                    let now = now_ms();
                     let t = ThreadRecord {
                         id: Uuid::now_v7(),
                         user_id: user,
@@ -266,41 +271,33 @@ impl Conn {
                         created_at: now,
                         updated_at: now,
                     };
-                    s.store.create_thread(&t).await.map_err(internal)?;
-                    t
+                    (t.id, t.dataset_id, Some(t))
                 }
             };
-            if dataset_id.is_some() && thread.dataset_id != dataset_id {
-                s.store
-                    .update_thread(user, thread.id, None, Some(dataset_id), now_ms())
-                    .await
-                    .map_err(internal)?;
-            }
-            if s.store.running_runs(user).await.map_err(internal)?
-                >= i64::from(limits.concurrent_runs)
-            {
-                return Err((
-                    "too_many_runs",
-                    format!(
-                        "at most {} runs at once; wait for one to finish or stop one",
-                        limits.concurrent_runs
-                    ),
-                ));
-            }
+            let opens_thread = new_thread.is_some();
             let msg = NewUserMessage {
                 message_id: Uuid::now_v7(),
                 run_id: Uuid::now_v7(),
-                thread_id: thread.id,
+                thread_id,
                 user_id: user,
                 content: content.clone(),
                 client_msg_id: client_msg_id.clone(),
-                dataset_id: dataset_id.or(thread.dataset_id),
-                now: now_ms(),
+                dataset_id: dataset_id.or(thread_dataset),
+                now,
+                new_thread,
+                max_running: Some(i64::from(limits.concurrent_runs)),
             };
             let accepted = s.store.accept_message(&msg).await.map_err(|e| match e {
                 crate::store::StoreError::Conflict("thread_not_found") => {
                     ("not_found", "no such thread".to_owned())
                 }
+                crate::store::StoreError::Conflict("too_many_runs") => (
+                    "too_many_runs",
+                    format!(
+                        "at most {} runs at once; wait for one to finish or stop one",
+                        limits.concurrent_runs
+                    ),
+                ),
                 other => internal(other),
             })?;
             let (message, run, new) = match accepted {
@@ -315,6 +312,19 @@ impl Conn {
                 run_id: run.id,
             });
             if new {
+                // The message names another dataset: the thread follows it (only once the
+                // message is accepted, so a refused one changes nothing). Best effort: the
+                // run already names its dataset and must start regardless.
+                if !opens_thread
+                    && dataset_id.is_some()
+                    && thread_dataset != dataset_id
+                    && let Err(e) = s
+                        .store
+                        .update_thread(user, run.thread_id, None, Some(dataset_id), now)
+                        .await
+                {
+                    tracing::warn!(error = %e, "the thread's dataset was not updated");
+                }
                 s.runs.start(run, content);
             } else {
                 // A resend after reconnect: replay what the client may have missed.

@@ -4,17 +4,7 @@
 
 use crate::harness::*;
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn readyz(base: &str) -> (u16, Value) {
     match http()
@@ -55,26 +45,8 @@ async fn backend_starts_without_the_auth_service_and_recovers_without_restart() 
     let (auth_port, backend_port) = (free_port(), free_port());
     let auth_base = format!("http://127.0.0.1:{auth_port}");
     let base = format!("http://127.0.0.1:{backend_port}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex-backend"));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy().into_owned();
-        if k.starts_with("APEX_") {
-            cmd.env_remove(k);
-        }
-    }
-    let child = cmd
-        .env("APEX_DATA_DIR", dir.path())
-        .env("APEX_BACKEND_BIND", format!("127.0.0.1:{backend_port}"))
-        .env("APEX_BACKEND_DATABASE_URL", db.url())
-        .env("APEX_BACKEND_AUTH_URL", &auth_base)
-        .env("APEX_BACKEND_SERVICE_CLIENT_ID", CLIENT_ID)
-        .env("APEX_BACKEND_SERVICE_CLIENT_SECRET", CLIENT_SECRET)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn apex-backend");
-    let mut backend = Killed(child);
+    let mut backend =
+        BackendProcess::spawn_backend(dir.path(), backend_port, db.url(), &auth_base, &[]);
 
     // liveness at once, readiness names the auth service as unreachable
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -104,10 +76,7 @@ async fn backend_starts_without_the_auth_service_and_recovers_without_restart() 
     let (status, body) = post(&base, "/v1/ws/ticket", &well_formed_token(&auth_base), None).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "auth_unavailable");
-    assert!(
-        backend.0.try_wait().unwrap().is_none(),
-        "the backend is still running"
-    );
+    assert!(backend.is_running(), "the backend is still running");
 
     // the auth service appears: the same backend process becomes ready by itself
     let _auth = AuthProcess::start(dir.path(), auth_port).await;
@@ -135,5 +104,5 @@ async fn backend_starts_without_the_auth_service_and_recovers_without_restart() 
     assert_eq!(accepted["type"], "message_accepted", "{accepted}");
     let events = collect_run(&mut ws, accepted["run_id"].as_str().unwrap()).await;
     assert_eq!(events.last().unwrap()["payload"]["agent"], "supervisor");
-    assert!(backend.0.try_wait().unwrap().is_none(), "never restarted");
+    assert!(backend.is_running(), "never restarted");
 }

@@ -71,24 +71,36 @@ impl Drop for TempDir {
     }
 }
 
-/// A running `apex-auth`; killed (SIGKILL) when dropped.
-pub struct AuthProcess {
+/// A service binary run as a child process (`apex-auth` or `apex-backend`) with its
+/// output in a log file; killed (SIGKILL) when dropped.
+pub struct ServiceProcess {
+    name: &'static str,
     child: Option<Child>,
     pub base: String,
     log: PathBuf,
 }
 
-impl AuthProcess {
-    /// Starts `apex-auth` on `127.0.0.1:port` with `data_dir`, and waits for `/readyz`.
-    pub async fn start(data_dir: &Path, port: u16) -> AuthProcess {
-        let log = data_dir.join("apex-auth.log");
+/// The real auth service.
+pub type AuthProcess = ServiceProcess;
+/// The real backend.
+pub type BackendProcess = ServiceProcess;
+
+impl ServiceProcess {
+    /// Runs `cmd` (its `APEX_*` environment cleared first, then `env` set) serving on
+    /// `127.0.0.1:port`, logging into `log`.
+    fn spawn_with(
+        name: &'static str,
+        mut cmd: Command,
+        env: &[(&str, String)],
+        port: u16,
+        log: PathBuf,
+    ) -> ServiceProcess {
         let out = File::options()
             .create(true)
             .append(true)
             .open(&log)
             .expect("log file");
         let err = out.try_clone().expect("log file");
-        let mut cmd = Command::new(apex_auth_bin());
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().into_owned();
             if k.starts_with("APEX_") || k == "DATABASE_URL" {
@@ -96,37 +108,72 @@ impl AuthProcess {
             }
         }
         let child = cmd
-            .env("APEX_DATA_DIR", data_dir)
-            .env("APEX_AUTH_BIND", format!("127.0.0.1:{port}"))
-            .env("APEX_AUTH_SERVICE_CLIENT_ID", CLIENT_ID)
-            .env("APEX_AUTH_SERVICE_CLIENT_SECRET", CLIENT_SECRET)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
             .spawn()
-            .expect("spawn apex-auth");
-        let mut p = AuthProcess {
+            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        ServiceProcess {
+            name,
             child: Some(child),
             base: format!("http://127.0.0.1:{port}"),
             log,
-        };
+        }
+    }
+
+    /// Starts `apex-auth` on `127.0.0.1:port` with `data_dir`, and waits for `/readyz`.
+    pub async fn start(data_dir: &Path, port: u16) -> ServiceProcess {
+        let env = [
+            ("APEX_DATA_DIR", data_dir.display().to_string()),
+            ("APEX_AUTH_BIND", format!("127.0.0.1:{port}")),
+            ("APEX_AUTH_SERVICE_CLIENT_ID", CLIENT_ID.to_owned()),
+            ("APEX_AUTH_SERVICE_CLIENT_SECRET", CLIENT_SECRET.to_owned()),
+        ];
+        let log = data_dir.join("apex-auth.log");
+        let mut p = Self::spawn_with("apex-auth", Command::new(apex_auth_bin()), &env, port, log);
         p.wait_ready().await;
         p
     }
 
-    async fn wait_ready(&mut self) {
-        let http = http();
+    /// Starts `apex-backend` on `127.0.0.1:port` with `data_dir` and `database_url`, against
+    /// the auth service at `auth_base`, plus `extra` environment; does not wait for it.
+    pub fn spawn_backend(
+        data_dir: &Path,
+        port: u16,
+        database_url: &str,
+        auth_base: &str,
+        extra: &[(&str, &str)],
+    ) -> ServiceProcess {
+        let mut env = vec![
+            ("APEX_DATA_DIR", data_dir.display().to_string()),
+            ("APEX_BACKEND_BIND", format!("127.0.0.1:{port}")),
+            ("APEX_BACKEND_DATABASE_URL", database_url.to_owned()),
+            ("APEX_BACKEND_AUTH_URL", auth_base.to_owned()),
+            ("APEX_BACKEND_SERVICE_CLIENT_ID", CLIENT_ID.to_owned()),
+            (
+                "APEX_BACKEND_SERVICE_CLIENT_SECRET",
+                CLIENT_SECRET.to_owned(),
+            ),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let cmd = Command::new(env!("CARGO_BIN_EXE_apex-backend"));
+        let log = data_dir.join(format!("apex-backend-{port}.log"));
+        Self::spawn_with("apex-backend", cmd, &env, port, log)
+    }
+
+    /// Waits until `/readyz` answers 200 (for the backend: its database and the auth
+    /// service are reachable); panics with the log if the process exits first.
+    pub async fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(child) = self.child.as_mut()
-                && let Ok(Some(status)) = child.try_wait()
-            {
-                panic!(
-                    "apex-auth exited with {status} before it was ready:\n{}",
-                    self.log_text()
-                );
-            }
-            let ready = http
+            assert!(
+                self.is_running(),
+                "{} exited before it was ready:\n{}",
+                self.name,
+                self.log_text()
+            );
+            let ready = http()
                 .get(format!("{}/readyz", self.base))
                 .timeout(Duration::from_secs(2))
                 .send()
@@ -137,18 +184,26 @@ impl AuthProcess {
             }
             assert!(
                 Instant::now() < deadline,
-                "apex-auth was not ready within 60 s:\n{}",
+                "{} was not ready within 60 s:\n{}",
+                self.name,
                 self.log_text()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Kills the process and reaps it.
+    /// SIGKILL: none of the service's shutdown code runs. Reaps the process.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -157,7 +212,7 @@ impl AuthProcess {
     }
 }
 
-impl Drop for AuthProcess {
+impl Drop for ServiceProcess {
     fn drop(&mut self) {
         self.kill();
     }
@@ -201,6 +256,11 @@ impl Drop for TestBackend {
 
 /// Starts the backend on a fresh database: SQLite, or PostgreSQL with `APEX_TEST_DB=postgres`.
 pub async fn start_backend(auth_base: &str) -> TestBackend {
+    start_backend_with(auth_base, |_| {}).await
+}
+
+/// As [`start_backend`], with the configuration adjusted by `adjust` first.
+pub async fn start_backend_with(auth_base: &str, adjust: impl FnOnce(&mut Config)) -> TestBackend {
     let db = backend::store::testing::TestDatabase::from_env()
         .await
         .expect("test database (is PostgreSQL running?)");
@@ -211,6 +271,7 @@ pub async fn start_backend(auth_base: &str) -> TestBackend {
     cfg.service_client_id = CLIENT_ID.into();
     cfg.service_client_secret = CLIENT_SECRET.into();
     cfg.database_url = db.url().to_owned();
+    adjust(&mut cfg);
     let app = Application::build(cfg).await.expect("backend builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

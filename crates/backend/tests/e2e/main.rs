@@ -5,4 +5,8 @@
 mod degraded;
 mod golden;
 mod harness;
+mod limits;
+mod openapi;
+mod report;
+mod restart;
 mod web;

@@ -14,7 +14,7 @@ fn options() -> Options {
 
 /// Markdown to HTML with no raw HTML, no links, no images; headings are
 /// moved `heading_offset` levels down (to nest under the page's own).
-pub(crate) fn to_safe_html(markdown: &str, heading_offset: usize) -> String {
+pub fn to_safe_html(markdown: &str, heading_offset: usize) -> String {
     let demote = |level: HeadingLevel| {
         HeadingLevel::try_from((level as usize + heading_offset).min(6)).unwrap_or(HeadingLevel::H6)
     };
@@ -47,7 +47,7 @@ pub(crate) fn to_safe_html(markdown: &str, heading_offset: usize) -> String {
 
 /// One line of Markdown (a recommendation's title or action) as safe
 /// inline HTML: as [`to_safe_html`], without the paragraph around it.
-pub(crate) fn to_safe_inline_html(markdown: &str) -> String {
+pub fn to_safe_inline_html(markdown: &str) -> String {
     let html = to_safe_html(markdown, 0);
     let trimmed = html.trim_end();
     match trimmed
@@ -60,7 +60,7 @@ pub(crate) fn to_safe_inline_html(markdown: &str) -> String {
 }
 
 /// Escapes text for an HTML body or a quoted attribute value.
-pub(crate) fn escape_html(text: &str) -> String {
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for c in text.chars() {
         match c {
@@ -79,7 +79,7 @@ pub(crate) fn escape_html(text: &str) -> String {
 /// names, the question): the characters that could start emphasis, code,
 /// links, HTML, entities, strikethrough or table cells get a backslash;
 /// line breaks become spaces.
-pub(crate) fn escape_markdown(text: &str) -> String {
+pub fn escape_markdown(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
@@ -97,7 +97,7 @@ pub(crate) fn escape_markdown(text: &str) -> String {
 /// Markdown to plain text for a terminal: headings underlined, lists
 /// bulleted, tables aligned in columns, emphasis and code marks dropped.
 /// Control characters from the data are never sent to the terminal.
-pub(crate) fn to_terminal_text(markdown: &str) -> String {
+pub fn to_terminal_text(markdown: &str) -> String {
     let mut w = TextWriter::default();
     for event in Parser::new_ext(markdown, options()) {
         w.event(event);

@@ -35,14 +35,14 @@ const PALETTE: [RGBColor; 8] = [
 /// One chart: the SVG element (no XML prologue, no namespace URL) and
 /// its legend.
 #[derive(Debug, Clone)]
-pub(crate) struct Chart {
+pub struct Chart {
     pub svg: String,
     pub legend: Vec<LegendEntry>,
 }
 
 /// A series name and its colour as `#rrggbb`.
 #[derive(Debug, Clone)]
-pub(crate) struct LegendEntry {
+pub struct LegendEntry {
     pub label: String,
     pub color: String,
 }
@@ -82,7 +82,7 @@ fn inline_svg(svg: String, label: &str) -> String {
         " xmlns=\"http://www.w3.org/2000/svg\"",
         &format!(
             " role=\"img\" aria-label=\"{}\"",
-            super::markdown::escape_html(label)
+            crate::markdown::escape_html(label)
         ),
         1,
     )
@@ -90,7 +90,7 @@ fn inline_svg(svg: String, label: &str) -> String {
 
 /// Spend per day of the largest models (the rest summed), `None` when no
 /// day has priced spend.
-pub(crate) fn spend_by_model(days: &[DaySpend]) -> Result<Option<Chart>, ChartError> {
+pub fn spend_by_model(days: &[DaySpend]) -> Result<Option<Chart>, ChartError> {
     let mut totals: HashMap<&str, f64> = HashMap::new();
     for day in days {
         for m in &day.by_model {
@@ -222,7 +222,7 @@ fn kind_label(r: &Recommendation) -> &'static str {
 
 /// One bar per recommendation with a saving, largest on top; `None` when
 /// no recommendation saves money.
-pub(crate) fn savings_by_recommendation(
+pub fn savings_by_recommendation(
     recommendations: &[Recommendation],
 ) -> Result<Option<Chart>, ChartError> {
     let mut bars: Vec<(&'static str, f64)> = recommendations
