@@ -10,26 +10,47 @@ use super::apex::{ApexLine, HashField, TimeField};
 use super::fields::Text;
 use std::borrow::Cow;
 
-struct Scanner<'a> {
+/// A cursor over one JSON line, for the formats' fast paths.
+pub(crate) struct Scanner<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
 impl<'a> Scanner<'a> {
+    pub(crate) fn new(s: &'a str) -> Self {
+        Scanner {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+        }
+    }
+
+    /// The next non-blank byte, not consumed.
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    /// True when only blanks are left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.ws();
+        self.i == self.b.len()
+    }
+
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;
         }
     }
 
-    fn eat(&mut self, c: u8) -> Option<()> {
+    pub(crate) fn eat(&mut self, c: u8) -> Option<()> {
         self.ws();
         (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
     }
 
     /// A string without escapes or control characters.
-    fn string(&mut self) -> Option<&'a str> {
+    pub(crate) fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
         // Eight bytes at a time: stop at a quote, a backslash or a control byte.
@@ -90,7 +111,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// A non-negative integer without leading zeros, in one pass.
-    fn u64(&mut self) -> Option<u64> {
+    pub(crate) fn u64(&mut self) -> Option<u64> {
         self.ws();
         let start = self.i;
         let mut v: u64 = 0;
@@ -127,6 +148,167 @@ impl<'a> Scanner<'a> {
         } else {
             None
         }
+    }
+
+    /// Skips any JSON value, nested ones included, checking it as strictly
+    /// as serde would (string escapes, number grammar, literals, nesting up to
+    /// 100 levels); `None` on anything else.
+    pub(crate) fn skip_value(&mut self) -> Option<()> {
+        // Open containers: true for an object, false for an array.
+        let mut stack: Vec<bool> = Vec::new();
+        loop {
+            // A value.
+            match self.peek()? {
+                b'{' | b'[' => {
+                    let object = self.b[self.i] == b'{';
+                    self.i += 1;
+                    if stack.len() >= 100 {
+                        return None;
+                    }
+                    stack.push(object);
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.i += 1;
+                        stack.pop();
+                    } else {
+                        if object {
+                            self.skip_string()?;
+                            self.eat(b':')?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => self.skip_string()?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => self.strict_number()?,
+            }
+            // After a value: the next member or element, or closings.
+            loop {
+                let Some(&object) = stack.last() else {
+                    return Some(());
+                };
+                match self.peek()? {
+                    b',' => {
+                        self.i += 1;
+                        if object {
+                            self.skip_string()?;
+                            self.eat(b':')?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {
+                        self.i += 1;
+                        stack.pop();
+                    }
+                    b']' if !object => {
+                        self.i += 1;
+                        stack.pop();
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.b[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// A string, escapes allowed (and checked).
+    fn skip_string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
+        loop {
+            // The unescaped run, eight bytes at a time as in `string`.
+            const LO: u64 = 0x0101_0101_0101_0101;
+            const HI: u64 = 0x8080_8080_8080_8080;
+            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(chunk);
+                let x = u64::from_le_bytes(w);
+                let q = x ^ (LO * u64::from(b'"'));
+                let bs = x ^ (LO * u64::from(b'\\'));
+                let found = (q.wrapping_sub(LO) & !q
+                    | bs.wrapping_sub(LO) & !bs
+                    | x.wrapping_sub(LO * 0x20) & !x)
+                    & HI;
+                if found != 0 {
+                    self.i += (found.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                self.i += 8;
+            }
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    match *self.b.get(self.i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.b.get(self.i + 2..self.i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            // Surrogates must pair up, as serde checks; leave them to it.
+                            if matches!(hex[0], b'd' | b'D')
+                                && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                            {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn strict_number(&mut self) -> Option<()> {
+        let b = self.b;
+        let mut i = self.i;
+        let digits = |i: &mut usize| {
+            let start = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > start
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        self.i = i;
+        Some(())
     }
 
     /// Skips the scalar value of an unknown key (nested values give up).
