@@ -394,7 +394,9 @@ pub(crate) struct Emitter<'s> {
     seen: &'s mut SeenSet,
     sink: &'s mut dyn RecordSink,
     window: usize,
-    pending: VecDeque<(u64, UsageRecord)>,
+    pending: VecDeque<UsageRecord>,
+    /// The keys of `pending`, in the same order (scanned without touching the records).
+    pending_keys: VecDeque<u64>,
     spare: Option<UsageRecord>,
 }
 
@@ -412,12 +414,13 @@ impl<'s> Emitter<'s> {
             sink,
             window: opts.pending_window.max(1),
             pending: VecDeque::new(),
+            pending_keys: VecDeque::new(),
             spare: None,
         }
     }
 
     pub fn finish(mut self) -> ImportReport {
-        while let Some((k, r)) = self.pending.pop_front() {
+        while let (Some(k), Some(r)) = (self.pending_keys.pop_front(), self.pending.pop_front()) {
             self.seen.insert(k);
             self.deliver(&r);
         }
@@ -482,8 +485,8 @@ impl Out for Emitter<'_> {
     /// record with the same key replaces it. Once emitted, a key is a
     /// duplicate.
     fn emit_keep_last(&mut self, rec: &UsageRecord, key: u64) {
-        if let Some((_, slot)) = self.pending.iter_mut().rev().find(|(k, _)| *k == key) {
-            slot.clone_from(rec);
+        if let Some(i) = self.pending_keys.iter().rposition(|&k| k == key) {
+            self.pending[i].clone_from(rec);
             self.report.superseded += 1;
             return;
         }
@@ -498,9 +501,10 @@ impl Out for Emitter<'_> {
             }
             None => rec.clone(),
         };
-        self.pending.push_back((key, stored));
+        self.pending.push_back(stored);
+        self.pending_keys.push_back(key);
         if self.pending.len() > self.window
-            && let Some((k, r)) = self.pending.pop_front()
+            && let (Some(k), Some(r)) = (self.pending_keys.pop_front(), self.pending.pop_front())
         {
             self.seen.insert(k);
             self.deliver(&r);
