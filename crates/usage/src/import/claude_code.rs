@@ -156,45 +156,42 @@ fn usage<'a>(p: &mut Scanner<'a>) -> Option<Usage<'a>> {
     let mut u = Usage::default();
     let mut seen = Seen::default();
     members(p, |p, key| {
-        let field = match key {
-            "input_tokens" => &mut u.input_tokens,
-            "cache_creation_input_tokens" => &mut u.cache_creation_input_tokens,
-            "cache_read_input_tokens" => &mut u.cache_read_input_tokens,
-            "output_tokens" => &mut u.output_tokens,
-            "service_tier" => return seen.once(4).and_then(|()| string(p, &mut u.service_tier)),
+        let (bit, count) = match key {
+            "input_tokens" => (0, &mut u.input_tokens),
+            "cache_creation_input_tokens" => (1, &mut u.cache_creation_input_tokens),
+            "cache_read_input_tokens" => (2, &mut u.cache_read_input_tokens),
+            "output_tokens" => (3, &mut u.output_tokens),
+            "service_tier" => {
+                return seen.once(4).and_then(|()| string(p, &mut u.service_tier));
+            }
             "cache_creation" => {
                 seen.once(5)?;
-                let mut c = CacheCreation::default();
-                let mut inner = Seen::default();
-                members(p, |p, key| match key {
-                    "ephemeral_5m_input_tokens" => {
-                        inner.once(0)?;
-                        c.ephemeral_5m_input_tokens = p.u64()?;
-                        Some(())
-                    }
-                    "ephemeral_1h_input_tokens" => {
-                        inner.once(1)?;
-                        c.ephemeral_1h_input_tokens = p.u64()?;
-                        Some(())
-                    }
-                    _ => p.skip_value(),
-                })?;
-                u.cache_creation = Some(c);
+                u.cache_creation = Some(cache_creation(p)?);
                 return Some(());
             }
             _ => return p.skip_value(),
         };
-        let bit = match key {
-            "input_tokens" => 0,
-            "cache_creation_input_tokens" => 1,
-            "cache_read_input_tokens" => 2,
-            _ => 3,
-        };
         seen.once(bit)?;
-        *field = p.u64()?;
+        *count = p.u64()?;
         Some(())
     })?;
     Some(u)
+}
+
+fn cache_creation(p: &mut Scanner<'_>) -> Option<CacheCreation> {
+    let mut c = CacheCreation::default();
+    let mut seen = Seen::default();
+    members(p, |p, key| {
+        let (bit, count) = match key {
+            "ephemeral_5m_input_tokens" => (0, &mut c.ephemeral_5m_input_tokens),
+            "ephemeral_1h_input_tokens" => (1, &mut c.ephemeral_1h_input_tokens),
+            _ => return p.skip_value(),
+        };
+        seen.once(bit)?;
+        *count = p.u64()?;
+        Some(())
+    })?;
+    Some(c)
 }
 
 /// The fields of one object already read: a second one gives up, as serde's

@@ -53,7 +53,19 @@ impl<'a> Scanner<'a> {
     pub(crate) fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.i;
-        // Eight bytes at a time: stop at a quote, a backslash or a control byte.
+        self.skip_plain();
+        match self.b.get(self.i)? {
+            b'"' => {
+                self.i += 1;
+                self.s.get(start..self.i - 1)
+            }
+            _ => None,
+        }
+    }
+
+    /// Moves to the next quote, backslash or control byte (or the end),
+    /// eight bytes at a time.
+    fn skip_plain(&mut self) {
         const LO: u64 = 0x0101_0101_0101_0101;
         const HI: u64 = 0x8080_8080_8080_8080;
         while let Some(chunk) = self.b.get(self.i..self.i + 8) {
@@ -68,21 +80,17 @@ impl<'a> Scanner<'a> {
                 & HI;
             if found != 0 {
                 self.i += (found.trailing_zeros() / 8) as usize;
-                break;
+                return;
             }
             self.i += 8;
         }
-        while let Some(&c) = self.b.get(self.i) {
-            match c {
-                b'"' => {
-                    self.i += 1;
-                    return self.s.get(start..self.i - 1);
-                }
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
+        while self
+            .b
+            .get(self.i)
+            .is_some_and(|&c| !matches!(c, b'"' | b'\\' | 0..=0x1f))
+        {
+            self.i += 1;
         }
-        None
     }
 
     /// The text of a JSON number (validated by the caller's parse).
@@ -222,25 +230,7 @@ impl<'a> Scanner<'a> {
     fn skip_string(&mut self) -> Option<()> {
         self.eat(b'"')?;
         loop {
-            // The unescaped run, eight bytes at a time as in `string`.
-            const LO: u64 = 0x0101_0101_0101_0101;
-            const HI: u64 = 0x8080_8080_8080_8080;
-            while let Some(chunk) = self.b.get(self.i..self.i + 8) {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(chunk);
-                let x = u64::from_le_bytes(w);
-                let q = x ^ (LO * u64::from(b'"'));
-                let bs = x ^ (LO * u64::from(b'\\'));
-                let found = (q.wrapping_sub(LO) & !q
-                    | bs.wrapping_sub(LO) & !bs
-                    | x.wrapping_sub(LO * 0x20) & !x)
-                    & HI;
-                if found != 0 {
-                    self.i += (found.trailing_zeros() / 8) as usize;
-                    break;
-                }
-                self.i += 8;
-            }
+            self.skip_plain();
             match *self.b.get(self.i)? {
                 b'"' => {
                     self.i += 1;
