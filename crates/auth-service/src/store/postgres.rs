@@ -13,8 +13,8 @@
 //! therefore first takes a transaction-scoped advisory lock, so feed rows are
 //! numbered and committed one transaction at a time.
 
-use super::sql_impl::{SqlDialect, bind_rotation, impl_auth_store};
-use super::{NewRefreshToken, RotateOutcome, StoreResult};
+use super::StoreResult;
+use super::sql_impl::{SqlDialect, impl_auth_store};
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -23,22 +23,6 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// Key of the advisory lock that serialises appends to the revocation feed
 /// (the ASCII bytes of "apexrevo").
 const REVOCATION_FEED_LOCK: i64 = 0x6170_6578_7265_766f;
-
-/// The refresh-token rotation as one statement: data-modifying CTEs chain the
-/// compare-and-set, the insert and the session's slide, so it is atomic
-/// without a transaction round trip. Binds `$1 now, $2 old hash, $3 new hash,
-/// $4 session id, $5 new created_at, $6 new expires_at, $7 ip, $8 user agent`;
-/// returns the session's id when the rotation happened, no row otherwise.
-const ROTATE_REFRESH_TOKEN: &str = "WITH rotated AS ( \
-        UPDATE refresh_tokens SET rotated_at = $1 \
-        WHERE hash = $2 AND rotated_at IS NULL RETURNING session_id \
-    ), added AS ( \
-        INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
-        SELECT $3, $4, $5, $6 FROM rotated RETURNING session_id \
-    ) \
-    UPDATE sessions SET last_used_at = $1, expires_at = $6, \
-        ip = COALESCE($7, ip), user_agent = COALESCE($8, user_agent) \
-    WHERE id = (SELECT session_id FROM added) RETURNING id";
 
 /// The PostgreSQL implementation of [`AuthStore`](super::AuthStore).
 #[derive(Debug, Clone)]
@@ -71,33 +55,28 @@ impl SqlDialect for PostgresStore {
         detail::text AS detail FROM audit_log WHERE ($2::bigint IS NULL OR id < $2) \
         ORDER BY id DESC LIMIT $1";
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    /// The refresh-token rotation as one statement: data-modifying CTEs chain the
+    /// compare-and-set, the insert and the session's slide, so it is atomic
+    /// without a transaction round trip. Binds `$1 now, $2 old hash, $3 new hash,
+    /// $4 session id, $5 new created_at, $6 new expires_at, $7 ip, $8 user agent`;
+    /// returns the session's id when the rotation happened, no row otherwise.
+    const ROTATE_REFRESH_TOKEN: &'static str = "WITH rotated AS ( \
+            UPDATE refresh_tokens SET rotated_at = $1 \
+            WHERE hash = $2 AND rotated_at IS NULL RETURNING session_id \
+        ), added AS ( \
+            INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
+            SELECT $3, $4, $5, $6 FROM rotated RETURNING session_id \
+        ) \
+        UPDATE sessions SET last_used_at = $1, expires_at = $6, \
+            ip = COALESCE($7, ip), user_agent = COALESCE($8, user_agent) \
+        WHERE id = (SELECT session_id FROM added) RETURNING id";
+
+    fn write_pool(&self) -> &sqlx::Pool<Self::Db> {
+        &self.pool
     }
 
-    async fn rotate_refresh_token(
-        &self,
-        old: &[u8; 32],
-        new: &NewRefreshToken,
-        now: i64,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> StoreResult<RotateOutcome> {
-        let slid = bind_rotation(
-            sqlx::query(ROTATE_REFRESH_TOKEN),
-            old,
-            new,
-            now,
-            ip,
-            user_agent,
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(if slid.is_some() {
-            RotateOutcome::Rotated
-        } else {
-            RotateOutcome::AlreadyRotated
-        })
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 
     async fn lock_revocation_feed(conn: &mut PgConnection) -> StoreResult<()> {

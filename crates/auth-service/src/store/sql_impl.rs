@@ -40,15 +40,11 @@ pub(super) trait SqlDialect {
     /// the new one and the session's slide, atomically, writing nothing when
     /// the old token was already rotated (or is unknown). Of two concurrent
     /// callers, the second waits for the first's lock and then matches no row.
-    /// `new.session_id` must be the old token's session.
-    fn rotate_refresh_token(
-        &self,
-        old: &[u8; 32],
-        new: &super::NewRefreshToken,
-        now: i64,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> impl Future<Output = StoreResult<super::RotateOutcome>> + Send;
+    /// Binds as [`bind_rotation`] does; returns a row when the rotation happened.
+    const ROTATE_REFRESH_TOKEN: &'static str;
+
+    /// The pool that writes go through.
+    fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
 
     /// Called inside a write transaction right before a revocation feed row is
     /// inserted; held until commit, it makes cursors become visible in
@@ -384,6 +380,7 @@ macro_rules! impl_auth_store {
                     .transpose()
                 }
 
+                /// `new.session_id` must be the old token's session.
                 async fn rotate_refresh_token(
                     &self,
                     old: &[u8; 32],
@@ -392,8 +389,31 @@ macro_rules! impl_auth_store {
                     ip: Option<&str>,
                     user_agent: Option<&str>,
                 ) -> StoreResult<RotateOutcome> {
-                    <$store as SqlDialect>::rotate_refresh_token(self, old, new, now, ip, user_agent)
-                        .await
+                    let mut conn = <$store as SqlDialect>::write_pool(self).acquire().await?;
+                    let result = $crate::store::sql_impl::bind_rotation(
+                        sqlx::query(<$store as SqlDialect>::ROTATE_REFRESH_TOKEN),
+                        old,
+                        new,
+                        now,
+                        ip,
+                        user_agent,
+                    )
+                    .fetch_all(&mut *conn)
+                    .await;
+                    match result {
+                        Ok(slid) if slid.is_empty() => Ok(RotateOutcome::AlreadyRotated),
+                        Ok(_) => Ok(RotateOutcome::Rotated),
+                        Err(e) => {
+                            // A batch that opened its own transaction (SQLite's) must not
+                            // go back to the pool inside it. Where none is open (a
+                            // failed `BEGIN`, PostgreSQL's single statement) this is
+                            // harmless.
+                            if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
+                                tracing::debug!(error = %rollback, "rollback after a failed rotation");
+                            }
+                            Err(e.into())
+                        }
+                    }
                 }
 
                 async fn add_refresh_token(

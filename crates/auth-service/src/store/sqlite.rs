@@ -6,8 +6,8 @@
 //! between (the busy timeout does not help there); an immediate one waits up
 //! to the busy timeout for the lock instead. Readers are never blocked (WAL).
 
-use super::sql_impl::{SqlDialect, bind_rotation, impl_auth_store};
-use super::{NewRefreshToken, RotateOutcome, StoreResult};
+use super::StoreResult;
+use super::sql_impl::{SqlDialect, impl_auth_store};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -16,24 +16,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// The refresh-token rotation as one batch on the writer connection: one
-/// round trip to the connection's thread instead of five. `changes()` is the
-/// row count of the previous statement, so the insert happens only when the
-/// compare-and-set matched and the slide only when the insert happened.
-/// Binds `$1 now, $2 old hash, $3 new hash, $4 session id, $5 new created_at,
-/// $6 new expires_at, $7 ip, $8 user agent` (numbered parameters bind by
-/// number in every statement of the batch); returns the session's id when
-/// the rotation happened, no row otherwise. All of the batch's statements
-/// run (`fetch_all`), so the `COMMIT` is never skipped.
-const ROTATE_REFRESH_TOKEN: &str = "BEGIN IMMEDIATE; \
-    UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at IS NULL; \
-    INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
-        SELECT $3, $4, $5, $6 WHERE changes() = 1; \
-    UPDATE sessions SET last_used_at = $1, expires_at = $6, \
-        ip = COALESCE($7, ip), user_agent = COALESCE($8, user_agent) \
-        WHERE id = $4 AND changes() = 1 RETURNING id; \
-    COMMIT";
 
 /// How long a writer waits for the write lock before failing with `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -113,42 +95,30 @@ impl SqlDialect for SqliteStore {
     const SELECT_AUDIT: &'static str = "SELECT id, at, event, user_id, session_id, ip, detail \
         FROM audit_log WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
 
-    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// The refresh-token rotation as one batch on the writer connection: one
+    /// round trip to the connection's thread instead of five. `changes()` is the
+    /// row count of the previous statement, so the insert happens only when the
+    /// compare-and-set matched and the slide only when the insert happened.
+    /// Binds `$1 now, $2 old hash, $3 new hash, $4 session id, $5 new created_at,
+    /// $6 new expires_at, $7 ip, $8 user agent` (numbered parameters bind by
+    /// number in every statement of the batch); returns the session's id when
+    /// the rotation happened, no row otherwise. All of the batch's statements
+    /// run (`fetch_all`), so the `COMMIT` is never skipped.
+    const ROTATE_REFRESH_TOKEN: &'static str = "BEGIN IMMEDIATE; \
+        UPDATE refresh_tokens SET rotated_at = $1 WHERE hash = $2 AND rotated_at IS NULL; \
+        INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) \
+            SELECT $3, $4, $5, $6 WHERE changes() = 1; \
+        UPDATE sessions SET last_used_at = $1, expires_at = $6, \
+            ip = COALESCE($7, ip), user_agent = COALESCE($8, user_agent) \
+            WHERE id = $4 AND changes() = 1 RETURNING id; \
+        COMMIT";
+
+    fn write_pool(&self) -> &sqlx::Pool<Self::Db> {
+        &self.writer
     }
 
-    async fn rotate_refresh_token(
-        &self,
-        old: &[u8; 32],
-        new: &NewRefreshToken,
-        now: i64,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
-    ) -> StoreResult<RotateOutcome> {
-        let mut conn = self.writer.acquire().await?;
-        let result = bind_rotation(
-            sqlx::query(ROTATE_REFRESH_TOKEN),
-            old,
-            new,
-            now,
-            ip,
-            user_agent,
-        )
-        .fetch_all(&mut *conn)
-        .await;
-        match result {
-            Ok(slid) if slid.is_empty() => Ok(RotateOutcome::AlreadyRotated),
-            Ok(_) => Ok(RotateOutcome::Rotated),
-            Err(e) => {
-                // A statement of the batch failed after `BEGIN`: end the transaction here,
-                // or the connection would go back to the pool inside it. When `BEGIN`
-                // itself failed there is none, and this fails harmlessly.
-                if let Err(rollback) = sqlx::query("ROLLBACK").execute(&mut *conn).await {
-                    tracing::debug!(error = %rollback, "rollback after a failed rotation");
-                }
-                Err(e.into())
-            }
-        }
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     async fn lock_revocation_feed(_conn: &mut SqliteConnection) -> StoreResult<()> {
