@@ -72,6 +72,14 @@ pub struct TokenResponse {
     pub session_id: Uuid,
 }
 
+/// What a revocation ended.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Revoked {
+    Session(Uuid),
+    /// Every session of the user.
+    User(Uuid),
+}
+
 /// Everything the use cases need, passed in (no globals).
 pub struct AuthService {
     pub(crate) store: Arc<dyn AuthStore>,
@@ -151,8 +159,14 @@ impl AuthService {
         }
     }
 
-    /// Wakes revocation-feed followers after a revocation.
-    pub(crate) async fn notify_revocation(&self) {
+    /// After a revocation: forgets the revoked sessions in the live-session
+    /// cache (before the request that revoked is answered), then wakes
+    /// revocation-feed followers.
+    pub(crate) async fn notify_revocation(&self, revoked: Revoked) {
+        match revoked {
+            Revoked::Session(id) => self.live.evict_session(id),
+            Revoked::User(id) => self.live.evict_user(id),
+        }
         match self.store.latest_revocation_cursor().await {
             Ok(c) => {
                 self.revoked.send_replace(c);

@@ -1,7 +1,7 @@
 //! Sessions: refresh-token rotation with a grace window and reuse
 //! detection, bearer authentication, listing and revoking.
 
-use super::{AuthService, ClientInfo, TokenResponse};
+use super::{AuthService, ClientInfo, Revoked, TokenResponse};
 use crate::clock::rfc3339;
 use crate::domain::refresh;
 use crate::error::ApiError;
@@ -105,8 +105,7 @@ impl AuthService {
             .revoke_session(session.id, now, "refresh_token_reused")
             .await?
         {
-            self.live.evict_session(session.id);
-            self.notify_revocation().await;
+            self.notify_revocation(Revoked::Session(session.id)).await;
         }
         self.audit(
             "refresh_token_reused",
@@ -165,8 +164,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), ApiError> {
         if self.store.revoke_session(id, self.now_ms(), reason).await? {
-            self.live.evict_session(id);
-            self.notify_revocation().await;
+            self.notify_revocation(Revoked::Session(id)).await;
             self.audit(
                 "session_revoked",
                 Some(ctx.user_id),
@@ -190,8 +188,7 @@ impl AuthService {
             .revoke_user_sessions(ctx.user_id, self.now_ms(), "revoke_all")
             .await?;
         if n > 0 {
-            self.live.evict_user(ctx.user_id);
-            self.notify_revocation().await;
+            self.notify_revocation(Revoked::User(ctx.user_id)).await;
         }
         self.audit(
             "sessions_revoked_all",
