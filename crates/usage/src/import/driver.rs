@@ -450,10 +450,13 @@ impl<'s> Emitter<'s> {
         true
     }
 
-    /// A new batch of the parallel import is about to be replayed; true when
-    /// the sink takes tag strings by id (see [`RecordSink::uses_tags`]).
-    pub fn begin_batch(&mut self) -> bool {
+    /// A new batch of the parallel import is about to be replayed.
+    pub fn begin_batch(&mut self) {
         self.sink.begin_batch();
+    }
+
+    /// True when the sink takes tag strings by id (see [`RecordSink::uses_tags`]).
+    pub fn sink_uses_tags(&self) -> bool {
         self.sink.uses_tags()
     }
 

@@ -388,7 +388,8 @@ fn worker_gone() -> ImportError {
 }
 
 fn replay(batch: &Batch, first_line: u64, out: &mut Emitter<'_>, rec: &mut UsageRecord) {
-    let by_id = out.begin_batch();
+    out.begin_batch();
+    let by_id = out.sink_uses_tags();
     for op in &batch.ops {
         match op {
             Op::Emit(i, key) => {
